@@ -1,0 +1,47 @@
+//! The only code that prints diagnostics or ends the process.
+//!
+//! Messages have daemontools' form, one write(2) each so that lines from
+//! many supervisors sharing scan's stderr never interleave:
+//! `NAME: fatal: unable to DO THING: REASON`, `NAME: warning: ...`.
+
+use crate::error::{EXIT_TEMPORARY, EXIT_USAGE, Error};
+use crate::sys::{self, fd::Out};
+use core::fmt::{Display, Write};
+
+fn say(prog: &str, kind: &str, what: &dyn Display) {
+    let mut err = Out::stderr();
+    let _ = writeln!(err, "{prog}: {kind}: {what}");
+    // Nowhere left to report a failing stderr.
+    let _ = err.flush();
+}
+
+/// Prints a warning and carries on.
+pub fn warn(prog: &str, what: &dyn Display) {
+    say(prog, "warning", what);
+}
+
+/// Prints the error and exits with its exit code.
+pub fn fatal(prog: &str, e: &Error) -> ! {
+    say(prog, "fatal", e);
+    sys::exit(e.exit_code())
+}
+
+/// Prints what is wrong with the command line and the usage line, exit 100.
+pub fn usage(prog: &str, usage: &str, e: &Error) -> ! {
+    let mut err = Out::stderr();
+    let _ = writeln!(err, "{prog}: fatal: {e}");
+    let _ = writeln!(err, "{prog}: usage: {usage}");
+    let _ = err.flush();
+    sys::exit(EXIT_USAGE)
+}
+
+/// The panic handler of every binary: a bug, reported as a temporary
+/// failure so that supervisors retry rather than give up.
+pub fn panicked(prog: &str, info: &core::panic::PanicInfo) -> ! {
+    say(
+        prog,
+        "fatal",
+        &format_args!("internal error: {}", info.message()),
+    );
+    sys::exit(EXIT_TEMPORARY)
+}

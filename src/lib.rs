@@ -1,0 +1,68 @@
+//! svkit: daemontools-style process supervision. The binaries in src/bin
+//! are thin shells over these modules; ../man has what each one promises.
+//!
+//! The library is `no_std` (core, alloc and the C library through `sys`):
+//! the std runtime would cost an idle supervise more memory than all of
+//! daemontools' supervise, and every svc call 200 us of start-up.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod args;
+pub mod control;
+pub mod die;
+pub mod error;
+pub mod servicedir;
+pub mod status;
+pub mod sys;
+pub mod tai64;
+
+/// Declares a binary's C entry point, panic handler and allocator, then
+/// runs `$run(args) -> i32` and exits with its result.
+#[macro_export]
+macro_rules! main {
+    ($prog:expr, $run:path) => {
+        // A unit-test build has no C entry point; this keeps `run` and what
+        // it calls from being reported as dead code there.
+        #[cfg(test)]
+        const _: () = {
+            let _ = $run;
+            let _ = $prog;
+        };
+
+        #[cfg(not(test))]
+        #[panic_handler]
+        fn panic(info: &core::panic::PanicInfo) -> ! {
+            $crate::die::panicked($prog, info)
+        }
+
+        // The prebuilt alloc crate was compiled to unwind and refers to
+        // these two; svkit's binaries abort on panic, so nothing ever
+        // unwinds, and linking libgcc_s for symbols never called would cost
+        // every process its pages.
+        #[cfg(not(test))]
+        #[unsafe(no_mangle)]
+        extern "C" fn _Unwind_Resume() -> ! {
+            $crate::sys::exit($crate::error::EXIT_TEMPORARY)
+        }
+
+        #[cfg(not(test))]
+        #[unsafe(no_mangle)]
+        extern "C" fn rust_eh_personality() {}
+
+        #[cfg(not(test))]
+        #[global_allocator]
+        static ALLOC: $crate::sys::Malloc = $crate::sys::Malloc;
+
+        #[cfg(not(test))]
+        #[unsafe(no_mangle)]
+        extern "C" fn main(
+            argc: core::ffi::c_int,
+            argv: *const *const core::ffi::c_char,
+        ) -> core::ffi::c_int {
+            // SAFETY: the C runtime hands main a valid argv of argc strings.
+            let args = unsafe { $crate::args::from_raw(argc, argv) };
+            $crate::sys::exit($run(args))
+        }
+    };
+}

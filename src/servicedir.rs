@@ -1,0 +1,198 @@
+//! A service directory: where its files are, and the settings they hold
+//! (man/svkit.7). Settings are one small file each, whitespace-trimmed; an
+//! invalid value is reported and treated as absent, never fatal.
+
+use crate::error::{Doing, Error};
+use crate::sys::{Errno, Path, fs, signal};
+use alloc::format;
+use alloc::string::String;
+use core::time::Duration;
+
+/// A service directory: `path` is where to find its files from the current
+/// directory, `shown` how to name it in messages (supervise works inside S,
+/// so `path` is "." there while messages still say S).
+#[derive(Clone, Debug)]
+pub struct ServiceDir {
+    pub path: Path,
+    pub shown: Path,
+}
+
+impl ServiceDir {
+    /// A service directory named the same for I/O and messages.
+    pub fn new(path: Path) -> ServiceDir {
+        ServiceDir {
+            shown: path.clone(),
+            path,
+        }
+    }
+
+    /// The directory we are in, known to the user as `shown`.
+    pub fn here(shown: Path) -> ServiceDir {
+        ServiceDir {
+            path: Path::from("."),
+            shown,
+        }
+    }
+
+    /// `name` inside the directory, for I/O.
+    pub fn file(&self, name: &str) -> Path {
+        if self.path.as_bytes() == b"." {
+            Path::from(name)
+        } else {
+            self.path.join(name)
+        }
+    }
+
+    /// `name` inside the directory, for messages.
+    pub fn show(&self, name: &str) -> Path {
+        self.shown.join(name)
+    }
+
+    /// Whether the service is normally up: no `down` file.
+    pub fn normally_up(&self) -> bool {
+        !fs::exists(&self.file("down"))
+    }
+
+    /// A setting's trimmed text; None when the file is absent. A file that
+    /// cannot be read is reported through `warn` and counts as absent.
+    pub fn setting(&self, name: &str, warn: &mut dyn FnMut(&Error)) -> Option<String> {
+        match fs::read_prefix(&self.file(name), 4096) {
+            Ok(bytes) => match core::str::from_utf8(&bytes) {
+                Ok(text) => Some(String::from(text.trim())),
+                Err(_) => {
+                    warn(&Error::other(
+                        format!("use {}", self.show(name)),
+                        "not text",
+                    ));
+                    None
+                }
+            },
+            Err(Errno::ENOENT) => None,
+            Err(e) => {
+                warn(
+                    &Err::<(), _>(e)
+                        .doing(|| format!("read {}", self.show(name)))
+                        .unwrap_err(),
+                );
+                None
+            }
+        }
+    }
+
+    /// A setting parsed by `parse`; `what` names the expected form in the
+    /// warning for an invalid value.
+    fn parsed<T>(
+        &self,
+        name: &str,
+        what: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        warn: &mut dyn FnMut(&Error),
+    ) -> Option<T> {
+        let text = self.setting(name, warn)?;
+        let value = parse(&text);
+        if value.is_none() {
+            warn(&Error::other(
+                format!("use {}", self.show(name)),
+                format!("{what} expected, not \"{text}\""),
+            ));
+        }
+        value
+    }
+
+    /// Reads every setting supervise uses, warning about invalid ones.
+    pub fn settings(&self, warn: &mut dyn FnMut(&Error)) -> Settings {
+        let d = Settings::default();
+        let (backoff_min, backoff_max) = self
+            .parsed("backoff", "MIN MAX in milliseconds", parse_backoff, warn)
+            .unwrap_or((d.backoff_min, d.backoff_max));
+        Settings {
+            down_signal: self
+                .parsed(
+                    "down-signal",
+                    "a signal name or number",
+                    signal::parse,
+                    warn,
+                )
+                .unwrap_or(d.down_signal),
+            timeout_kill: self
+                .parsed("timeout-kill", "milliseconds", parse_ms, warn)
+                .unwrap_or(d.timeout_kill),
+            timeout_finish: self
+                .parsed("timeout-finish", "milliseconds", parse_ms, warn)
+                .unwrap_or(d.timeout_finish),
+            backoff_min,
+            backoff_max,
+        }
+    }
+}
+
+/// What supervise takes from the service directory at each start.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Settings {
+    /// Sent by `d` and `r` (default TERM).
+    pub down_signal: i32,
+    /// After the down signal, SIGKILL after this long (zero: never).
+    pub timeout_kill: Duration,
+    /// `finish` is killed after this long (zero: never).
+    pub timeout_finish: Duration,
+    /// Restart delay of the first short-lived run in a row.
+    pub backoff_min: Duration,
+    /// The longest restart delay of a crash loop.
+    pub backoff_max: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            down_signal: libc::SIGTERM,
+            timeout_kill: Duration::ZERO,
+            timeout_finish: Duration::from_millis(5000),
+            backoff_min: Duration::from_millis(1000),
+            backoff_max: Duration::from_millis(60000),
+        }
+    }
+}
+
+/// Milliseconds as decimal digits.
+pub fn parse_ms(text: &str) -> Option<Duration> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u64>().ok().map(Duration::from_millis)
+}
+
+/// `MIN MAX` in milliseconds, MIN no more than MAX.
+pub fn parse_backoff(text: &str) -> Option<(Duration, Duration)> {
+    let mut words = text.split_ascii_whitespace();
+    let (min, max) = (parse_ms(words.next()?)?, parse_ms(words.next()?)?);
+    (words.next().is_none() && min <= max).then_some((min, max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn milliseconds_are_plain_digits() {
+        assert_eq!(parse_ms("1500"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_ms("0"), Some(Duration::ZERO));
+        for bad in ["", "-1", "1.5", "1s", " 1", "99999999999999999999999"] {
+            assert_eq!(parse_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn backoff_takes_min_then_max() {
+        assert_eq!(
+            parse_backoff("100 2000"),
+            Some((Duration::from_millis(100), Duration::from_millis(2000)))
+        );
+        assert_eq!(
+            parse_backoff("100\n2000"),
+            Some((Duration::from_millis(100), Duration::from_millis(2000)))
+        );
+        assert_eq!(parse_backoff("2000 100"), None);
+        assert_eq!(parse_backoff("100"), None);
+        assert_eq!(parse_backoff("1 2 3"), None);
+    }
+}

@@ -1,0 +1,209 @@
+//! Files, directories, FIFOs and locks.
+
+use super::{Errno, Fd, Path, Result, check, retry};
+use alloc::vec::Vec;
+use core::ffi::c_int;
+
+/// Opens `path` with `flags` (O_CLOEXEC is always added) and, when creating,
+/// `mode`.
+pub fn open(path: &Path, flags: c_int, mode: u32) -> Result<Fd> {
+    let fd = retry(|| {
+        check(unsafe {
+            libc::open(
+                path.as_cstr().as_ptr(),
+                flags | libc::O_CLOEXEC,
+                mode as libc::c_uint,
+            )
+        })
+    })?;
+    Ok(Fd::from_raw(fd))
+}
+
+/// Opens `path` relative to the open directory `dir`.
+pub fn open_at(dir: &Fd, path: &Path, flags: c_int, mode: u32) -> Result<Fd> {
+    let fd = retry(|| {
+        check(unsafe {
+            libc::openat(
+                dir.raw(),
+                path.as_cstr().as_ptr(),
+                flags | libc::O_CLOEXEC,
+                mode as libc::c_uint,
+            )
+        })
+    })?;
+    Ok(Fd::from_raw(fd))
+}
+
+/// The whole content of a file.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    let fd = open(path, libc::O_RDONLY, 0)?;
+    let mut v = Vec::new();
+    fd.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+/// At most `max` bytes from the start of a file.
+pub fn read_prefix(path: &Path, max: usize) -> Result<Vec<u8>> {
+    let fd = open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
+    let mut v = alloc::vec![0u8; max];
+    let n = fd.read_full(&mut v)?;
+    v.truncate(n);
+    Ok(v)
+}
+
+/// Replaces `path` atomically: writes `path.new` with `mode`, then renames
+/// it over `path`, so a reader sees the old content or the new, never half.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut tmp = path.as_bytes().to_vec();
+    tmp.extend_from_slice(b".new");
+    let tmp = Path::new(&tmp);
+    let fd = open(&tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC, mode)?;
+    // The umask must not take away read access others rely on.
+    check(unsafe { libc::fchmod(fd.raw(), mode) })?;
+    fd.write_all(bytes)?;
+    drop(fd);
+    rename(&tmp, path)
+}
+
+/// rename(2).
+pub fn rename(from: &Path, to: &Path) -> Result<()> {
+    check(unsafe { libc::rename(from.as_cstr().as_ptr(), to.as_cstr().as_ptr()) }).map(drop)
+}
+
+/// unlink(2).
+pub fn unlink(path: &Path) -> Result<()> {
+    check(unsafe { libc::unlink(path.as_cstr().as_ptr()) }).map(drop)
+}
+
+/// mkdir(2) with exactly `mode`; Ok(false) when it already existed.
+pub fn mkdir(path: &Path, mode: u32) -> Result<bool> {
+    match check(unsafe { libc::mkdir(path.as_cstr().as_ptr(), mode) }) {
+        Ok(_) => chmod(path, mode).map(|_| true),
+        Err(Errno::EEXIST) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// mkfifo(2) with exactly `mode`; an existing FIFO is fine.
+pub fn mkfifo(path: &Path, mode: u32) -> Result<()> {
+    match check(unsafe { libc::mkfifo(path.as_cstr().as_ptr(), mode) }) {
+        Ok(_) => chmod(path, mode),
+        Err(Errno::EEXIST) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// chmod(2).
+pub fn chmod(path: &Path, mode: u32) -> Result<()> {
+    check(unsafe { libc::chmod(path.as_cstr().as_ptr(), mode) }).map(drop)
+}
+
+/// chdir(2).
+pub fn chdir(path: &Path) -> Result<()> {
+    check(unsafe { libc::chdir(path.as_cstr().as_ptr()) }).map(drop)
+}
+
+/// fchdir(2).
+pub fn fchdir(dir: &Fd) -> Result<()> {
+    check(unsafe { libc::fchdir(dir.raw()) }).map(drop)
+}
+
+/// What `stat` tells svkit about a file.
+#[derive(Clone, Copy, Debug)]
+pub struct Meta {
+    pub mode: u32,
+    pub size: u64,
+    pub dev: u64,
+    pub ino: u64,
+    pub uid: u32,
+}
+
+impl Meta {
+    fn of(st: &libc::stat) -> Meta {
+        Meta {
+            mode: st.st_mode,
+            size: st.st_size as u64,
+            dev: st.st_dev,
+            ino: st.st_ino,
+            uid: st.st_uid,
+        }
+    }
+    pub fn is_dir(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+    pub fn is_file(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFREG
+    }
+    pub fn is_fifo(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFIFO
+    }
+}
+
+/// stat(2), following symlinks.
+pub fn stat(path: &Path) -> Result<Meta> {
+    let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
+    check(unsafe { libc::stat(path.as_cstr().as_ptr(), &mut st) })?;
+    Ok(Meta::of(&st))
+}
+
+/// lstat(2): a symlink itself.
+pub fn lstat(path: &Path) -> Result<Meta> {
+    let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
+    check(unsafe { libc::lstat(path.as_cstr().as_ptr(), &mut st) })?;
+    Ok(Meta::of(&st))
+}
+
+/// fstat(2).
+pub fn fstat(fd: &Fd) -> Result<Meta> {
+    let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
+    check(unsafe { libc::fstat(fd.raw(), &mut st) })?;
+    Ok(Meta::of(&st))
+}
+
+/// Whether `path` exists (any type); errors other than ENOENT count as
+/// "exists" so that a permission problem never silently changes behaviour.
+pub fn exists(path: &Path) -> bool {
+    !matches!(stat(path), Err(Errno::ENOENT) | Err(Errno::ENOTDIR))
+}
+
+/// Takes an exclusive flock(2) on `fd` without waiting; EWOULDBLOCK when
+/// another process holds it.
+pub fn lock_exclusive_now(fd: &Fd) -> Result<()> {
+    check(unsafe { libc::flock(fd.raw(), libc::LOCK_EX | libc::LOCK_NB) }).map(drop)
+}
+
+/// Takes an exclusive flock(2), waiting for it.
+pub fn lock_exclusive(fd: &Fd) -> Result<()> {
+    retry(|| check(unsafe { libc::flock(fd.raw(), libc::LOCK_EX) })).map(drop)
+}
+
+/// The names in a directory, without "." and "..", in directory order.
+pub fn list_dir(path: &Path) -> Result<Vec<Vec<u8>>> {
+    // SAFETY: opendir returns null (errno set) or a valid DIR we close below.
+    let dir = unsafe { libc::opendir(path.as_cstr().as_ptr()) };
+    if dir.is_null() {
+        return Err(Errno::last());
+    }
+    let mut names = Vec::new();
+    let result = loop {
+        // readdir returns null both at the end and on error; errno tells.
+        unsafe { *libc::__errno_location() = 0 };
+        let ent = unsafe { libc::readdir(dir) };
+        if ent.is_null() {
+            let e = Errno::last();
+            break if e.0 == 0 { Ok(()) } else { Err(e) };
+        }
+        // SAFETY: d_name is a NUL-terminated array inside the entry.
+        let name = unsafe { core::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
+        if name != b"." && name != b".." {
+            names.push(name.to_vec());
+        }
+    };
+    unsafe { libc::closedir(dir) };
+    result.map(|_| names)
+}
+
+/// The current working directory, opened, to come back to with `fchdir`.
+pub fn open_cwd() -> Result<Fd> {
+    open(&Path::from("."), libc::O_RDONLY | libc::O_DIRECTORY, 0)
+}
