@@ -14,6 +14,7 @@ pub mod die;
 pub mod error;
 pub mod servicedir;
 pub mod status;
+pub mod supervisor;
 pub mod sys;
 pub mod tai64;
 

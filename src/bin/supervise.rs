@@ -1,0 +1,33 @@
+//! supervise: keep one service running. See man/supervise.8.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+
+use svkit::args::{Arg, Args, Parser};
+use svkit::error::Error;
+use svkit::sys::Path;
+use svkit::{die, supervisor};
+
+const PROG: &str = "supervise";
+const USAGE: &str = "supervise dir";
+
+svkit::main!(PROG, run);
+
+fn parse(args: &Args) -> Result<Path, Error> {
+    let mut p = Parser::new(args);
+    let mut dir = None;
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Value(v) if dir.is_none() => dir = Some(Path::from(v)),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    dir.ok_or_else(|| Error::Usage("missing dir".into()))
+}
+
+fn run(args: Args) -> i32 {
+    let dir = parse(&args).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
+    match supervisor::run::supervise(dir) {
+        Ok(()) => 0,
+        Err(e) => die::fatal(PROG, &e),
+    }
+}

@@ -1,0 +1,506 @@
+//! supervise's policy, as a pure state machine: `step(machine, event, now)`
+//! returns the next machine and the actions to perform. No syscalls, no
+//! clock: `run.rs` owns the fds and children and feeds back what happened.
+//! man/supervise.8 describes the behaviour; this is its only definition.
+
+pub mod orphan;
+pub mod run;
+
+use crate::control::Command;
+use crate::servicedir::Settings;
+use crate::status::{Extension, RunState, Status, Want, flag};
+use crate::tai64::Tai64n;
+use alloc::vec::Vec;
+use core::ffi::c_int;
+use core::time::Duration;
+
+/// A run that lived this long restarts at once, whatever came before.
+pub const LONG_LIVED: Duration = Duration::from_secs(10);
+
+/// The two clocks at the moment of an event.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Now {
+    /// Monotonic, for deadlines.
+    pub mono: Duration,
+    /// Real time, for what is published.
+    pub wall: Tai64n,
+}
+
+impl Now {
+    /// The real time at which monotonic time `at` falls.
+    fn wall_at(self, at: Duration) -> Tai64n {
+        self.wall + at.saturating_sub(self.mono)
+    }
+}
+
+/// What supervise is running.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum State {
+    /// Nothing.
+    Down,
+    /// `./run` is being spawned; `RunStarted` or `RunFailed` comes next.
+    Starting,
+    /// `./run` runs.
+    Up { pid: i32 },
+    /// `./finish` is being spawned; `FinishStarted` or `FinishFailed` next.
+    FinishStarting,
+    /// `./finish` runs.
+    Finishing { pid: i32 },
+    /// A `run` left behind by a supervise that was killed still runs; it is
+    /// not our child, so we watch it (pidfd) instead of reaping it.
+    Orphan { pid: i32 },
+}
+
+/// What happened.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Event {
+    /// A deadline passed (or the loop just started). Harmless when early.
+    Tick,
+    /// A control byte arrived.
+    Control(Command),
+    /// supervise got SIGTERM or SIGINT: down, then exit.
+    Terminate,
+    /// `./run` was spawned, with the settings read for this start.
+    RunStarted { pid: i32, settings: Settings },
+    /// `./run` could not be spawned (already reported).
+    RunFailed,
+    /// `./finish` was spawned.
+    FinishStarted { pid: i32 },
+    /// There is no `./finish`, or it could not be spawned.
+    FinishFailed,
+    /// A child was reaped, with its wait status.
+    Exited { pid: i32, status: i32 },
+    /// The orphaned `run` has died.
+    OrphanGone,
+}
+
+/// What the I/O loop must do.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Action {
+    /// Spawn `./run`; answer with `RunStarted` or `RunFailed`.
+    SpawnRun,
+    /// Spawn `./finish CODE SIGNAL`; answer `FinishStarted`/`FinishFailed`.
+    SpawnFinish { code: i32, signal: i32 },
+    /// kill(pid, signal).
+    Signal { pid: i32, signal: c_int },
+    /// kill(-pgid, signal): what is left of a service's process group.
+    SignalGroup { pgid: i32, signal: c_int },
+    /// Exit supervise (status already published).
+    Exit,
+}
+
+/// The whole state of one supervised service.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Machine {
+    pub state: State,
+    /// Up or Down; never Neither.
+    pub want: Want,
+    /// Started by `o`: never restarted.
+    pub once: bool,
+    /// `x` or SIGTERM: exit once the service is down.
+    pub exit_when_down: bool,
+    pub paused: bool,
+    /// The down signal was sent while wanted down.
+    pub term_sent: bool,
+    /// `finish` exited 125: not restarted until `u`.
+    pub permanent: bool,
+    /// Settings read at the last start.
+    pub settings: Settings,
+    /// Last change between up and down.
+    pub changed: Tai64n,
+    /// When the current run became ready; zero while not ready.
+    pub ready_at: Tai64n,
+    /// Wait status of the last run that died.
+    pub last_wait: i32,
+    /// Deaths nobody asked for since the service was last wanted up.
+    pub deaths: u32,
+    /// When the current (or last) run started, monotonic.
+    started: Duration,
+    /// How long the last run lived.
+    lifetime: Duration,
+    /// Consecutive short-lived runs: the back-off exponent.
+    streak: u32,
+    /// The current run's end was asked for (d, r, a signal command, or u
+    /// while finishing): restart at once and do not count it as a death.
+    asked: bool,
+    /// Backing off: the next start is due at (monotonic, real time).
+    next_start: Option<(Duration, Tai64n)>,
+    /// SIGKILL the running run, finish or orphan at this time.
+    kill_at: Option<Duration>,
+    /// A service taken down has exited: its process group gets SIGKILL at
+    /// this time.
+    group_kill: Option<(i32, Duration)>,
+}
+
+impl Machine {
+    /// A fresh supervise: `normally_up` unless S/down exists; `orphan` is a
+    /// run left alive by a previous supervise, with its status's change
+    /// time.
+    pub fn new(normally_up: bool, orphan: Option<(i32, Tai64n)>, now: Now) -> Machine {
+        let (state, changed) = match orphan {
+            Some((pid, changed)) => (State::Orphan { pid }, changed),
+            None => (State::Down, now.wall),
+        };
+        Machine {
+            state,
+            want: if normally_up { Want::Up } else { Want::Down },
+            once: false,
+            exit_when_down: false,
+            paused: false,
+            term_sent: false,
+            permanent: false,
+            settings: Settings::default(),
+            changed,
+            ready_at: Tai64n::ZERO,
+            last_wait: 0,
+            deaths: 0,
+            started: now.mono,
+            lifetime: Duration::ZERO,
+            streak: 0,
+            asked: false,
+            next_start: None,
+            kill_at: None,
+            group_kill: None,
+        }
+    }
+
+    /// The pid of the running `run` (ours or an orphan), if any.
+    pub fn run_pid(&self) -> Option<i32> {
+        match self.state {
+            State::Up { pid } | State::Orphan { pid } => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// The earliest moment something is due; None: nothing, wait forever.
+    pub fn deadline(&self) -> Option<Duration> {
+        let start = match self.state {
+            State::Down => self.next_start.map(|(at, _)| at),
+            _ => None,
+        };
+        [start, self.kill_at, self.group_kill.map(|(_, at)| at)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// What `supervise/status` says about this machine.
+    pub fn status(&self) -> Status {
+        let (pid, state) = match self.state {
+            State::Up { pid } | State::Orphan { pid } => (pid as u32, RunState::Run),
+            State::FinishStarting | State::Finishing { .. } => (0, RunState::Finish),
+            State::Down | State::Starting => (0, RunState::Down),
+        };
+        let up = state == RunState::Run;
+        let mut flags = 0;
+        if up && !self.ready_at.is_zero() {
+            flags |= flag::READY;
+        }
+        if self.next_start.is_some() {
+            flags |= flag::BACKING_OFF;
+        }
+        if self.permanent {
+            flags |= flag::PERMANENT_FAILURE;
+        }
+        if self.once {
+            flags |= flag::ONCE;
+        }
+        Status {
+            changed: self.changed,
+            pid,
+            paused: up && self.paused,
+            want: self.want,
+            term_sent: self.term_sent,
+            state,
+            ext: Some(Extension {
+                flags,
+                ready_at: if up { self.ready_at } else { Tai64n::ZERO },
+                last_wait: self.last_wait,
+                deaths: self.deaths,
+                next_start: self.next_start.map_or(Tai64n::ZERO, |(_, wall)| wall),
+            }),
+        }
+    }
+}
+
+/// The restart delay after `streak` short-lived runs in a row: MIN, 2 MIN,
+/// 4 MIN ... up to MAX.
+pub fn backoff(settings: &Settings, streak: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(streak.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    settings
+        .backoff_min
+        .checked_mul(factor)
+        .unwrap_or(Duration::MAX)
+        .min(settings.backoff_max)
+}
+
+/// Whether a signal sent by a control command counts as asking the service
+/// to end: everything but pause, continue and the window-size notice.
+fn ends_service(signal: c_int) -> bool {
+    !matches!(signal, libc::SIGSTOP | libc::SIGCONT | libc::SIGWINCH)
+}
+
+/// The policy: the next machine and what to do, for one event at `now`.
+pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
+    use Event::*;
+    use State::*;
+    let mut m = m;
+    let mut out = Vec::new();
+    match (m.state, ev) {
+        (_, Tick) => tick(&mut m, now, &mut out),
+        (_, Control(cmd)) => control(&mut m, cmd, now, &mut out),
+        (_, Terminate) => {
+            control(&mut m, Command::Down, now, &mut out);
+            control(&mut m, Command::Exit, now, &mut out);
+        }
+
+        (Starting, RunStarted { pid, settings }) => {
+            m.state = Up { pid };
+            m.settings = settings;
+            m.started = now.mono;
+            m.changed = now.wall;
+            // No readiness mechanism: ready as soon as it runs.
+            m.ready_at = now.wall;
+            (m.asked, m.term_sent, m.paused, m.next_start, m.kill_at) =
+                (false, false, false, None, None);
+            if m.want == Want::Down && !m.once {
+                // `d` arrived while it was being spawned.
+                take_down(&mut m, pid, now, &mut out);
+            }
+        }
+        (Starting, RunFailed) => {
+            m.state = Down;
+            m.streak += 1;
+            after_down(&mut m, now.mono, now, &mut out);
+        }
+        // Only Starting asks for a spawn of run, so only it hears back.
+        (
+            Down | Up { .. } | FinishStarting | Finishing { .. } | Orphan { .. },
+            RunStarted { .. } | RunFailed,
+        ) => {}
+
+        (Up { pid: run }, Exited { pid, status }) if pid == run => {
+            m.lifetime = now.mono.saturating_sub(m.started);
+            m.last_wait = status;
+            if !m.asked {
+                m.deaths = m.deaths.saturating_add(1);
+            }
+            (m.paused, m.term_sent, m.kill_at, m.ready_at) = (false, false, None, Tai64n::ZERO);
+            m.changed = now.wall;
+            if m.want == Want::Down && !m.once {
+                // Taken down: what the service left in its process group
+                // goes too, so `svc -d` leaves no orphans behind.
+                let sig = m.settings.down_signal;
+                out.push(Action::SignalGroup {
+                    pgid: run,
+                    signal: sig,
+                });
+                out.push(Action::SignalGroup {
+                    pgid: run,
+                    signal: libc::SIGCONT,
+                });
+                if !m.settings.timeout_kill.is_zero() {
+                    m.group_kill = Some((run, now.mono + m.settings.timeout_kill));
+                }
+            }
+            let (code, signal) = match (libc::WIFEXITED(status), libc::WIFSIGNALED(status)) {
+                (true, _) => (libc::WEXITSTATUS(status), 0),
+                (_, true) => (256, libc::WTERMSIG(status)),
+                _ => (256, 0),
+            };
+            m.state = FinishStarting;
+            out.push(Action::SpawnFinish { code, signal });
+        }
+        (Finishing { pid: finish }, Exited { pid, status }) if pid == finish => {
+            m.kill_at = None;
+            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 125 {
+                // s6's convention: the service has failed for good.
+                m.permanent = true;
+                m.want = Want::Down;
+            }
+            m.state = Down;
+            after_run(&mut m, now, &mut out);
+        }
+        // Someone else's child (or one already handled): nothing to do.
+        (
+            Down | Starting | Up { .. } | FinishStarting | Finishing { .. } | Orphan { .. },
+            Exited { .. },
+        ) => {}
+
+        (FinishStarting, FinishStarted { pid }) => {
+            m.state = Finishing { pid };
+            let t = m.settings.timeout_finish;
+            m.kill_at = (!t.is_zero()).then(|| now.mono + t);
+        }
+        (FinishStarting, FinishFailed) => {
+            m.state = Down;
+            after_run(&mut m, now, &mut out);
+        }
+        // Only FinishStarting asks for a spawn of finish.
+        (
+            Down | Starting | Up { .. } | Finishing { .. } | Orphan { .. },
+            FinishStarted { .. } | FinishFailed,
+        ) => {}
+
+        (Orphan { .. }, OrphanGone) => {
+            (m.state, m.kill_at, m.paused, m.term_sent, m.streak) = (Down, None, false, false, 0);
+            m.changed = now.wall;
+            after_down(&mut m, now.mono, now, &mut out);
+        }
+        (Down | Starting | Up { .. } | FinishStarting | Finishing { .. }, OrphanGone) => {}
+    }
+    (m, out)
+}
+
+fn start(m: &mut Machine, out: &mut Vec<Action>) {
+    m.state = State::Starting;
+    m.next_start = None;
+    out.push(Action::SpawnRun);
+}
+
+/// Sends the down signal (and CONT: a stopped process never sees it
+/// otherwise) to the run, arming the SIGKILL timeout.
+fn take_down(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
+    out.push(Action::Signal {
+        pid,
+        signal: m.settings.down_signal,
+    });
+    out.push(Action::Signal {
+        pid,
+        signal: libc::SIGCONT,
+    });
+    m.paused = false;
+    m.asked = true;
+    m.term_sent = m.want == Want::Down;
+    if !m.settings.timeout_kill.is_zero() && m.kill_at.is_none() {
+        m.kill_at = Some(now.mono + m.settings.timeout_kill);
+    }
+}
+
+/// After a run ended and its finish is done: restart now, later, or not.
+fn after_run(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
+    let restart_now = m.asked || m.lifetime >= LONG_LIVED;
+    if restart_now {
+        m.streak = 0;
+    } else {
+        m.streak += 1;
+    }
+    let earliest = if restart_now { now.mono } else { m.started };
+    after_down(m, earliest, now, out);
+}
+
+/// The service is down (`m.state == Down`): start it when it is wanted up,
+/// no sooner than the back-off allows from `since`; or exit if told to.
+fn after_down(m: &mut Machine, since: Duration, now: Now, out: &mut Vec<Action>) {
+    if m.exit_when_down {
+        out.push(Action::Exit);
+        return;
+    }
+    if m.want != Want::Up || m.permanent {
+        return;
+    }
+    let due = if m.streak == 0 {
+        now.mono
+    } else {
+        since + backoff(&m.settings, m.streak)
+    };
+    if due <= now.mono {
+        start(m, out);
+    } else {
+        m.next_start = Some((due, now.wall_at(due)));
+    }
+}
+
+fn tick(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
+    if let Some((pgid, at)) = m.group_kill
+        && at <= now.mono
+    {
+        out.push(Action::SignalGroup {
+            pgid,
+            signal: libc::SIGKILL,
+        });
+        m.group_kill = None;
+    }
+    match m.state {
+        State::Down => {
+            if m.exit_when_down {
+                out.push(Action::Exit);
+            } else if m.want == Want::Up
+                && !m.permanent
+                && m.next_start.is_none_or(|(at, _)| at <= now.mono)
+            {
+                start(m, out);
+            }
+        }
+        State::Up { pid } | State::Finishing { pid } | State::Orphan { pid } => {
+            if m.kill_at.is_some_and(|at| at <= now.mono) {
+                out.push(Action::Signal {
+                    pid,
+                    signal: libc::SIGKILL,
+                });
+                m.kill_at = None;
+            }
+        }
+        State::Starting | State::FinishStarting => {}
+    }
+}
+
+fn control(m: &mut Machine, cmd: Command, now: Now, out: &mut Vec<Action>) {
+    use State::*;
+    match cmd {
+        Command::Up | Command::Restart => {
+            (m.want, m.once, m.permanent, m.deaths, m.streak) = (Want::Up, false, false, 0, 0);
+            match m.state {
+                Down => start(m, out),
+                Up { pid } if cmd == Command::Restart => take_down(m, pid, now, out),
+                Orphan { pid } if cmd == Command::Restart => take_down(m, pid, now, out),
+                // Restart at once when the current run or finish is over.
+                FinishStarting | Finishing { .. } => m.asked = true,
+                Starting | Up { .. } | Orphan { .. } => {}
+            }
+        }
+        Command::Down => {
+            (m.want, m.once, m.next_start) = (Want::Down, false, None);
+            match m.state {
+                Up { pid } | Orphan { pid } => take_down(m, pid, now, out),
+                // Starting: the signal goes out when RunStarted arrives.
+                Down | Starting | FinishStarting | Finishing { .. } => {}
+            }
+        }
+        Command::Once => {
+            (m.want, m.once, m.next_start) = (Want::Down, true, None);
+            match m.state {
+                Down => start(m, out),
+                Starting | Up { .. } | FinishStarting | Finishing { .. } | Orphan { .. } => {}
+            }
+        }
+        Command::Exit => {
+            m.exit_when_down = true;
+            match m.state {
+                Down => out.push(Action::Exit),
+                Starting | Up { .. } | FinishStarting | Finishing { .. } | Orphan { .. } => {}
+            }
+        }
+        Command::Signal(signal) => match m.state {
+            Up { pid } | Orphan { pid } => {
+                out.push(Action::Signal { pid, signal });
+                match signal {
+                    libc::SIGSTOP => m.paused = true,
+                    libc::SIGCONT => m.paused = false,
+                    _ => {}
+                }
+                if ends_service(signal) {
+                    m.asked = true;
+                    m.term_sent |= signal == libc::SIGTERM && m.want == Want::Down;
+                }
+            }
+            // Signals are for the service; finish and nothing get none.
+            Down | Starting | FinishStarting | Finishing { .. } => {}
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

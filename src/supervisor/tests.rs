@@ -1,0 +1,622 @@
+//! The machine cell by cell, with `now` fixed, and random event sequences
+//! against a simulated world.
+
+use super::*;
+use crate::control::Command;
+use alloc::vec;
+use libc::{SIGCONT, SIGKILL, SIGTERM};
+use proptest::prelude::*;
+
+const RUN: i32 = 100;
+const FINISH: i32 = 200;
+const ORPHAN: i32 = 300;
+
+fn at(ms: u64) -> Now {
+    Now {
+        mono: Duration::from_millis(ms),
+        wall: Tai64n::from_unix(Duration::from_secs(1_700_000_000)) + Duration::from_millis(ms),
+    }
+}
+
+fn settings() -> Settings {
+    Settings::default()
+}
+
+fn go(m: Machine, evs: &[Event], ms: u64) -> (Machine, Vec<Action>) {
+    let mut m = m;
+    let mut all = Vec::new();
+    for ev in evs {
+        let (next, out) = step(m, *ev, at(ms));
+        m = next;
+        all.extend(out);
+    }
+    (m, all)
+}
+
+fn cmd(b: u8) -> Event {
+    Event::Control(Command::decode(b).unwrap())
+}
+
+fn exited(pid: i32, code: i32) -> Event {
+    Event::Exited {
+        pid,
+        status: code << 8,
+    }
+}
+
+fn killed(pid: i32, sig: i32) -> Event {
+    Event::Exited { pid, status: sig }
+}
+
+fn sig(pid: i32, signal: c_int) -> Action {
+    Action::Signal { pid, signal }
+}
+
+// Fixtures: one machine in each state.
+fn down_wanted_down() -> Machine {
+    Machine::new(false, None, at(0))
+}
+fn starting() -> Machine {
+    go(Machine::new(true, None, at(0)), &[Event::Tick], 0).0
+}
+fn up() -> Machine {
+    go(
+        starting(),
+        &[Event::RunStarted {
+            pid: RUN,
+            settings: settings(),
+        }],
+        0,
+    )
+    .0
+}
+fn finish_starting() -> Machine {
+    go(up(), &[exited(RUN, 1)], 20_000).0
+}
+fn finishing() -> Machine {
+    go(
+        finish_starting(),
+        &[Event::FinishStarted { pid: FINISH }],
+        20_000,
+    )
+    .0
+}
+fn backing_off() -> Machine {
+    go(up(), &[exited(RUN, 1), Event::FinishFailed], 100).0
+}
+fn orphan() -> Machine {
+    Machine::new(true, Some((ORPHAN, at(0).wall)), at(0))
+}
+
+#[test]
+fn fixtures_are_in_the_states_they_are_named_for() {
+    assert_eq!(down_wanted_down().state, State::Down);
+    assert_eq!(starting().state, State::Starting);
+    assert_eq!(up().state, State::Up { pid: RUN });
+    assert_eq!(finish_starting().state, State::FinishStarting);
+    assert_eq!(finishing().state, State::Finishing { pid: FINISH });
+    assert_eq!(backing_off().state, State::Down);
+    assert!(backing_off().next_start.is_some());
+    assert_eq!(orphan().state, State::Orphan { pid: ORPHAN });
+}
+
+/// Every control byte in every state: the actions it causes.
+#[test]
+fn every_control_byte_in_every_state() {
+    let signals: Vec<(u8, c_int)> = vec![
+        (b'p', libc::SIGSTOP),
+        (b'c', SIGCONT),
+        (b'h', libc::SIGHUP),
+        (b'a', libc::SIGALRM),
+        (b'i', libc::SIGINT),
+        (b't', SIGTERM),
+        (b'k', SIGKILL),
+        (b'q', libc::SIGQUIT),
+        (b'1', libc::SIGUSR1),
+        (b'2', libc::SIGUSR2),
+        (b'y', libc::SIGWINCH),
+        (b'b', libc::SIGABRT),
+    ];
+    let fixtures: Vec<(&str, Machine, Option<i32>)> = vec![
+        ("down", down_wanted_down(), None),
+        ("backing off", backing_off(), None),
+        ("starting", starting(), None),
+        ("up", up(), Some(RUN)),
+        ("finish starting", finish_starting(), None),
+        ("finishing", finishing(), None),
+        ("orphan", orphan(), Some(ORPHAN)),
+    ];
+    for (name, m, target) in fixtures {
+        let is_down = m.state == State::Down;
+        let expect = |b: u8| -> Vec<Action> {
+            match (b, target) {
+                (b'u' | b'o' | b'r', None) if is_down => vec![Action::SpawnRun],
+                (b'x', None) if is_down => vec![Action::Exit],
+                (b'd' | b'r', Some(pid)) => vec![sig(pid, SIGTERM), sig(pid, SIGCONT)],
+                _ => vec![],
+            }
+        };
+        for b in *b"udoxr" {
+            let (_, out) = go(m, &[cmd(b)], 30_000);
+            assert_eq!(out, expect(b), "{name}: {}", b as char);
+        }
+        for (b, s) in &signals {
+            let (_, out) = go(m, &[cmd(*b)], 30_000);
+            let want = match target {
+                Some(pid) => vec![sig(pid, *s)],
+                None => vec![],
+            };
+            assert_eq!(out, want, "{name}: {}", *b as char);
+        }
+    }
+}
+
+#[test]
+fn a_normally_up_service_starts_on_the_first_tick() {
+    let (m, out) = go(Machine::new(true, None, at(0)), &[Event::Tick], 0);
+    assert_eq!(out, [Action::SpawnRun]);
+    assert_eq!(m.state, State::Starting);
+}
+
+#[test]
+fn a_normally_down_service_waits_for_u() {
+    let (m, out) = go(down_wanted_down(), &[Event::Tick], 0);
+    assert_eq!((m.state, out), (State::Down, vec![]));
+    assert_eq!(m.status().want, Want::Down);
+}
+
+#[test]
+fn an_idle_service_has_no_deadline() {
+    assert_eq!(up().deadline(), None);
+    assert_eq!(down_wanted_down().deadline(), None);
+}
+
+#[test]
+fn status_follows_the_state() {
+    let s = up().status();
+    assert_eq!(
+        (s.pid, s.state, s.want),
+        (RUN as u32, RunState::Run, Want::Up)
+    );
+    assert!(
+        s.ext.unwrap().has(flag::READY),
+        "no readiness mechanism: ready when up"
+    );
+    let s = finishing().status();
+    assert_eq!((s.pid, s.state), (0, RunState::Finish));
+    let s = orphan().status();
+    assert_eq!((s.pid, s.state), (ORPHAN as u32, RunState::Run));
+    let s = backing_off().status();
+    assert!(s.ext.unwrap().has(flag::BACKING_OFF));
+    assert_eq!(s.ext.unwrap().next_start, at(1000).wall);
+}
+
+#[test]
+fn a_long_lived_run_restarts_at_once_and_counts_a_death() {
+    let (m, out) = go(up(), &[exited(RUN, 0)], 12_000);
+    assert_eq!(out, [Action::SpawnFinish { code: 0, signal: 0 }]);
+    let (m, out) = go(m, &[Event::FinishFailed], 12_000);
+    assert_eq!(out, [Action::SpawnRun]);
+    assert_eq!(m.deaths, 1);
+}
+
+#[test]
+fn a_crash_loop_backs_off_doubling_up_to_max() {
+    let s = Settings {
+        backoff_min: Duration::from_millis(1000),
+        backoff_max: Duration::from_millis(5000),
+        ..settings()
+    };
+    let mut m = go(
+        starting(),
+        &[Event::RunStarted {
+            pid: RUN,
+            settings: s,
+        }],
+        0,
+    )
+    .0;
+    let mut t = 0;
+    let mut delays = Vec::new();
+    for _ in 0..5 {
+        m = go(m, &[exited(RUN, 1), Event::FinishFailed], t + 10).0;
+        let (due, _) = m.next_start.expect("backing off");
+        delays.push((due - Duration::from_millis(t)).as_millis());
+        t = due.as_millis() as u64;
+        assert_eq!(m.deadline(), Some(due));
+        let (next, out) = go(m, &[Event::Tick], t);
+        assert_eq!(out, [Action::SpawnRun]);
+        m = go(
+            next,
+            &[Event::RunStarted {
+                pid: RUN,
+                settings: s,
+            }],
+            t,
+        )
+        .0;
+    }
+    assert_eq!(delays, [1000, 2000, 4000, 5000, 5000]);
+    assert_eq!(m.deaths, 5);
+}
+
+#[test]
+fn an_early_tick_does_not_start_a_backing_off_service() {
+    let (m, out) = go(backing_off(), &[Event::Tick], 500);
+    assert_eq!((m.state, out), (State::Down, vec![]));
+}
+
+#[test]
+fn u_on_a_backing_off_service_starts_now_and_resets_the_back_off() {
+    let (m, out) = go(backing_off(), &[cmd(b'u')], 200);
+    assert_eq!(out, [Action::SpawnRun]);
+    assert_eq!((m.next_start, m.streak, m.deaths), (None, 0, 0));
+}
+
+#[test]
+fn d_cancels_the_back_off() {
+    let (m, _) = go(backing_off(), &[cmd(b'd')], 200);
+    assert_eq!((m.next_start, m.deadline()), (None, None));
+}
+
+#[test]
+fn finish_gets_the_exit_code_or_256_and_the_signal() {
+    let (_, out) = go(up(), &[exited(RUN, 3)], 1);
+    assert_eq!(out, [Action::SpawnFinish { code: 3, signal: 0 }]);
+    let (_, out) = go(up(), &[killed(RUN, 9)], 1);
+    assert_eq!(
+        out,
+        [Action::SpawnFinish {
+            code: 256,
+            signal: 9
+        }]
+    );
+}
+
+#[test]
+fn finish_exiting_125_is_a_permanent_failure() {
+    let (m, out) = go(finishing(), &[exited(FINISH, 125)], 20_001);
+    assert_eq!(out, []);
+    assert!(m.permanent);
+    assert_eq!(m.want, Want::Down);
+    assert!(m.status().ext.unwrap().has(flag::PERMANENT_FAILURE));
+    let (_, out) = go(m, &[Event::Tick], 90_000);
+    assert_eq!(out, [], "never restarted by time");
+    let (_, out) = go(m, &[cmd(b'u')], 90_000);
+    assert_eq!(out, [Action::SpawnRun], "u clears it");
+}
+
+#[test]
+fn finish_is_killed_after_its_timeout() {
+    let m = finishing();
+    assert_eq!(m.deadline(), Some(Duration::from_millis(25_000)));
+    let (_, out) = go(m, &[Event::Tick], 25_000);
+    assert_eq!(out, [sig(FINISH, SIGKILL)]);
+}
+
+#[test]
+fn down_terms_then_conts_and_kills_after_timeout_kill() {
+    let s = Settings {
+        timeout_kill: Duration::from_millis(3000),
+        down_signal: libc::SIGHUP,
+        ..settings()
+    };
+    let m = go(
+        starting(),
+        &[Event::RunStarted {
+            pid: RUN,
+            settings: s,
+        }],
+        0,
+    )
+    .0;
+    let (m, out) = go(m, &[cmd(b'd')], 1000);
+    assert_eq!(out, [sig(RUN, libc::SIGHUP), sig(RUN, SIGCONT)]);
+    assert!(m.term_sent);
+    assert_eq!(m.deadline(), Some(Duration::from_millis(4000)));
+    let (m, out) = go(m, &[Event::Tick], 4000);
+    assert_eq!(out, [sig(RUN, SIGKILL)]);
+    // Its process group follows it down, and is killed after the timeout.
+    let (m, out) = go(m, &[killed(RUN, 9)], 4001);
+    assert_eq!(
+        out,
+        [
+            Action::SignalGroup {
+                pgid: RUN,
+                signal: libc::SIGHUP
+            },
+            Action::SignalGroup {
+                pgid: RUN,
+                signal: SIGCONT
+            },
+            Action::SpawnFinish {
+                code: 256,
+                signal: 9
+            }
+        ]
+    );
+    assert_eq!(m.deaths, 0, "a death svc -d asked for is not counted");
+    let (m, _) = go(m, &[Event::FinishFailed], 4001);
+    assert_eq!(m.deadline(), Some(Duration::from_millis(7001)));
+    let (_, out) = go(m, &[Event::Tick], 7001);
+    assert_eq!(
+        out,
+        [Action::SignalGroup {
+            pgid: RUN,
+            signal: SIGKILL
+        }]
+    );
+}
+
+#[test]
+fn restart_signals_and_starts_again_at_once() {
+    let (m, out) = go(up(), &[cmd(b'r')], 1000);
+    assert_eq!(out, [sig(RUN, SIGTERM), sig(RUN, SIGCONT)]);
+    assert!(!m.term_sent, "wanted up: not runit's 'got TERM'");
+    let (m, _) = go(m, &[killed(RUN, SIGTERM), Event::FinishFailed], 1001);
+    assert_eq!(
+        m.state,
+        State::Starting,
+        "no back-off for an asked-for restart"
+    );
+    assert_eq!(m.deaths, 0);
+}
+
+#[test]
+fn x_exits_once_the_service_is_down_without_restarting_it() {
+    let (m, out) = go(up(), &[cmd(b'x')], 1000);
+    assert_eq!(out, []);
+    let (_, out) = go(m, &[exited(RUN, 0), Event::FinishFailed], 20_000);
+    assert_eq!(
+        out,
+        [Action::SpawnFinish { code: 0, signal: 0 }, Action::Exit]
+    );
+}
+
+#[test]
+fn terminate_is_d_then_x() {
+    let (m, out) = go(up(), &[Event::Terminate], 1000);
+    assert_eq!(out, [sig(RUN, SIGTERM), sig(RUN, SIGCONT)]);
+    let (_, out) = go(m, &[killed(RUN, SIGTERM), Event::FinishFailed], 1001);
+    assert_eq!(out.last(), Some(&Action::Exit));
+}
+
+#[test]
+fn d_while_starting_takes_it_down_as_soon_as_it_runs() {
+    let (m, out) = go(starting(), &[cmd(b'd')], 0);
+    assert_eq!(out, []);
+    let (_, out) = go(
+        m,
+        &[Event::RunStarted {
+            pid: RUN,
+            settings: settings(),
+        }],
+        1,
+    );
+    assert_eq!(out, [sig(RUN, SIGTERM), sig(RUN, SIGCONT)]);
+}
+
+#[test]
+fn once_starts_and_never_restarts() {
+    let (m, out) = go(down_wanted_down(), &[cmd(b'o')], 0);
+    assert_eq!(out, [Action::SpawnRun]);
+    let m = go(
+        m,
+        &[Event::RunStarted {
+            pid: RUN,
+            settings: settings(),
+        }],
+        0,
+    )
+    .0;
+    assert_eq!(m.status().want, Want::Down);
+    assert!(m.status().ext.unwrap().has(flag::ONCE));
+    let (m, out) = go(m, &[exited(RUN, 0), Event::FinishFailed], 20_000);
+    assert_eq!(out, [Action::SpawnFinish { code: 0, signal: 0 }]);
+    assert_eq!(m.state, State::Down);
+}
+
+#[test]
+fn a_failed_spawn_is_retried_under_the_back_off() {
+    let (m, out) = go(starting(), &[Event::RunFailed], 50);
+    assert_eq!(out, []);
+    assert_eq!(m.deadline(), Some(Duration::from_millis(1050)));
+    let (_, out) = go(m, &[Event::Tick], 1050);
+    assert_eq!(out, [Action::SpawnRun]);
+}
+
+#[test]
+fn an_orphan_is_waited_for_then_replaced() {
+    let (m, out) = go(orphan(), &[Event::Tick, cmd(b'u')], 0);
+    assert_eq!(out, [], "never a second copy while the first runs");
+    let (m, out) = go(m, &[Event::OrphanGone], 10);
+    assert_eq!(out, [Action::SpawnRun]);
+    assert_eq!(m.state, State::Starting);
+}
+
+#[test]
+fn an_orphan_taken_down_is_not_replaced() {
+    let (m, out) = go(orphan(), &[cmd(b'd')], 0);
+    assert_eq!(out, [sig(ORPHAN, SIGTERM), sig(ORPHAN, SIGCONT)]);
+    let (m, out) = go(m, &[Event::OrphanGone], 10);
+    assert_eq!((m.state, out), (State::Down, vec![]));
+}
+
+#[test]
+fn pause_and_continue_are_shown() {
+    let (m, _) = go(up(), &[cmd(b'p')], 0);
+    assert!(m.status().paused);
+    let (m, _) = go(m, &[cmd(b'c')], 0);
+    assert!(!m.status().paused);
+}
+
+#[test]
+fn exits_of_other_children_are_ignored() {
+    let (m, out) = go(up(), &[exited(999, 0)], 0);
+    assert_eq!((m.state, out), (State::Up { pid: RUN }, vec![]));
+}
+
+#[test]
+fn backoff_doubles_and_saturates() {
+    let s = settings();
+    assert_eq!(backoff(&s, 1), Duration::from_secs(1));
+    assert_eq!(backoff(&s, 3), Duration::from_secs(4));
+    assert_eq!(backoff(&s, 7), Duration::from_secs(60));
+    assert_eq!(backoff(&s, 200), Duration::from_secs(60));
+}
+
+/// What the world does between steps, chosen at random.
+#[derive(Clone, Debug)]
+enum Happening {
+    Control(u8),
+    Terminate,
+    /// Time passes by this many ms, then a Tick.
+    Wait(u64),
+    /// The run (or finish, or orphan) dies with this status.
+    Dies(i32),
+    /// The next spawn fails instead of succeeding.
+    SpawnFails,
+}
+
+fn happening() -> impl Strategy<Value = Happening> {
+    prop_oneof![
+        3 => proptest::sample::select(b"udoxrpchaitkq12yb".to_vec()).prop_map(Happening::Control),
+        1 => Just(Happening::Terminate),
+        3 => (0u64..20_000).prop_map(Happening::Wait),
+        3 => prop_oneof![Just(0), Just(1 << 8), Just(9), Just(125 << 8)].prop_map(Happening::Dies),
+        1 => Just(Happening::SpawnFails),
+    ]
+}
+
+/// A world that answers the machine's actions as the I/O loop would and
+/// checks the invariants on every step.
+struct World {
+    now: u64,
+    next_pid: i32,
+    run: Option<i32>,
+    finish: Option<i32>,
+    orphan: Option<i32>,
+    fail_next_spawn: bool,
+    exited: bool,
+}
+
+impl World {
+    fn feed(&mut self, m: Machine, ev: Event) -> Machine {
+        let mut queue = alloc::collections::VecDeque::from([ev]);
+        let mut m = m;
+        while let Some(ev) = queue.pop_front() {
+            let (next, actions) = step(m, ev, at(self.now));
+            m = next;
+            for a in actions {
+                match a {
+                    Action::SpawnRun => {
+                        assert!(
+                            self.run.is_none() && self.orphan.is_none(),
+                            "two runs at once: {m:?}"
+                        );
+                        assert!(
+                            m.want == Want::Up || m.once,
+                            "start while wanted down: {m:?}"
+                        );
+                        if self.fail_next_spawn {
+                            self.fail_next_spawn = false;
+                            queue.push_back(Event::RunFailed);
+                        } else {
+                            self.next_pid += 1;
+                            self.run = Some(self.next_pid);
+                            queue.push_back(Event::RunStarted {
+                                pid: self.next_pid,
+                                settings: settings(),
+                            });
+                        }
+                    }
+                    Action::SpawnFinish { .. } => {
+                        assert!(
+                            self.run.is_none() && self.finish.is_none(),
+                            "finish beside run: {m:?}"
+                        );
+                        self.next_pid += 1;
+                        self.finish = Some(self.next_pid);
+                        queue.push_back(Event::FinishStarted { pid: self.next_pid });
+                    }
+                    Action::Signal { pid, signal } => {
+                        assert!(
+                            [self.run, self.finish, self.orphan].contains(&Some(pid)),
+                            "signal {signal} to {pid}, which is not ours: {m:?}"
+                        );
+                    }
+                    Action::SignalGroup { .. } => {}
+                    Action::Exit => {
+                        assert!(
+                            self.run.is_none() && self.orphan.is_none(),
+                            "exit with the service up"
+                        );
+                        self.exited = true;
+                        return m;
+                    }
+                }
+            }
+        }
+        m
+    }
+
+    fn happen(&mut self, m: Machine, h: Happening) -> Machine {
+        match h {
+            Happening::Control(b) => self.feed(m, cmd(b)),
+            Happening::Terminate => self.feed(m, Event::Terminate),
+            Happening::Wait(ms) => {
+                self.now += ms;
+                self.feed(m, Event::Tick)
+            }
+            Happening::Dies(status) => {
+                if self.orphan.take().is_some() {
+                    return self.feed(m, Event::OrphanGone);
+                }
+                match (self.run.take(), self.finish.take()) {
+                    (Some(pid), _) | (None, Some(pid)) => {
+                        self.feed(m, Event::Exited { pid, status })
+                    }
+                    (None, None) => m,
+                }
+            }
+            Happening::SpawnFails => {
+                self.fail_next_spawn = true;
+                m
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Over random event sequences: never two runs, never a start while
+    /// wanted down, signals only to our own processes, and a deadline
+    /// whenever something is pending.
+    #[test]
+    fn random_sequences_keep_the_invariants(
+        normally_up: bool,
+        with_orphan: bool,
+        hs in proptest::collection::vec(happening(), 0..60),
+    ) {
+        let orphan = with_orphan.then_some((ORPHAN, at(0).wall));
+        let mut w = World {
+            now: 0, next_pid: 1000, run: None, finish: None,
+            orphan: orphan.map(|(p, _)| p), fail_next_spawn: false, exited: false,
+        };
+        let mut m = w.feed(Machine::new(normally_up, orphan, at(0)), Event::Tick);
+        for h in hs {
+            if w.exited {
+                break;
+            }
+            m = w.happen(m, h);
+            // The status always tells the truth about what runs.
+            let s = m.status();
+            prop_assert_eq!(s.pid != 0, w.run.is_some() || w.orphan.is_some(), "{:?}", m);
+            prop_assert!(s.want != Want::Neither);
+            if m.state == State::Down && m.want == Want::Up && !m.permanent && !m.exit_when_down {
+                prop_assert!(m.deadline().is_some(), "wanted up, down, and nothing will start it: {:?}", m);
+            }
+        }
+    }
+}
