@@ -1,7 +1,7 @@
 //! `supervise/control`: the one-byte commands and how clients send them.
 
 use crate::error::{Doing, Error};
-use crate::sys::{Errno, Path, fs};
+use crate::sys::{Errno, Fd, Path, fs};
 use alloc::format;
 use core::ffi::c_int;
 
@@ -91,20 +91,30 @@ pub fn is_supervised(dir: &Path) -> Result<bool, Error> {
     }
 }
 
-/// Writes `bytes` to `dir`'s control FIFO in one write, so a supervise
-/// reads them together and in order.
-pub fn send(dir: &Path, bytes: &[u8]) -> Result<(), Error> {
+/// Opens `dir`'s control FIFO for writing; fails with "supervise not
+/// running" when nobody reads it.
+pub fn open(dir: &Path) -> Result<Fd, Error> {
     let p = path(dir);
     let not_running = || Error::other(format!("control {dir}"), "supervise not running");
-    let fd = match fs::open(&p, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
-        Ok(fd) => fd,
+    match fs::open(&p, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
+        Ok(fd) => Ok(fd),
         // No reader: the FIFO is there but nobody supervises.
-        Err(Errno::ENXIO) => return Err(not_running()),
+        Err(Errno::ENXIO) => Err(not_running()),
         // The directory exists but supervise never ran in it.
-        Err(Errno::ENOENT) if fs::stat(dir).is_ok_and(|m| m.is_dir()) => return Err(not_running()),
-        Err(e) => return Err(e).doing(|| format!("control {dir}")),
-    };
+        Err(Errno::ENOENT) if fs::stat(dir).is_ok_and(|m| m.is_dir()) => Err(not_running()),
+        Err(e) => Err(e).doing(|| format!("control {dir}")),
+    }
+}
+
+/// Writes `bytes` to an open control FIFO in one write, so the supervise
+/// reads them together and in order.
+pub fn write(fd: &Fd, dir: &Path, bytes: &[u8]) -> Result<(), Error> {
     fd.write_all(bytes).doing(|| format!("control {dir}"))
+}
+
+/// Sends `bytes` to the supervise of `dir`.
+pub fn send(dir: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write(&open(dir)?, dir, bytes)
 }
 
 #[cfg(test)]

@@ -12,11 +12,14 @@ pub mod args;
 pub mod control;
 pub mod die;
 pub mod error;
+pub mod report;
+pub mod request;
 pub mod servicedir;
 pub mod status;
 pub mod supervisor;
 pub mod sys;
 pub mod tai64;
+pub mod wait;
 
 /// Declares a binary's C entry point, panic handler and allocator, then
 /// runs `$run(args) -> i32` and exits with its result.

@@ -53,6 +53,15 @@ impl ServiceDir {
         !fs::exists(&self.file("down"))
     }
 
+    /// Whether the service says when it is ready (notification-fd or
+    /// notify) or has a check that can tell: then "ready" means more than
+    /// "up".
+    pub fn has_readiness(&self) -> bool {
+        ["notification-fd", "notify", "check"]
+            .iter()
+            .any(|f| fs::exists(&self.file(f)))
+    }
+
     /// A setting's trimmed text; None when the file is absent. A file that
     /// cannot be read is reported through `warn` and counts as absent.
     pub fn setting(&self, name: &str, warn: &mut dyn FnMut(&Error)) -> Option<String> {

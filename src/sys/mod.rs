@@ -17,6 +17,12 @@ use core::ffi::{CStr, c_int};
 use core::fmt;
 
 pub use fd::Fd;
+
+// The libc crate leaves linking the C library to std when its "std"
+// feature is on, which `cargo test` turns on for dev-dependencies; the
+// no_std binaries must then ask for it themselves.
+#[link(name = "c")]
+unsafe extern "C" {}
 pub use path::Path;
 
 /// An errno value, compared by number, shown as the C library's text.

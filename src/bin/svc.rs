@@ -1,0 +1,83 @@
+//! svc: send commands to the supervise of each DIR. See man/svc.8.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use svkit::args::{Arg, Args, Parser};
+use svkit::error::Error;
+use svkit::request::{Outcome, Request};
+use svkit::servicedir::parse_ms;
+use svkit::sys::Path;
+use svkit::wait::Goal;
+use svkit::{die, error};
+
+const PROG: &str = "svc";
+const USAGE: &str = "svc [-udoxrpchaitkq12ybDU] [-w udDUrR] [-T ms] dir...";
+/// Exit code when a wait timed out (man/svc.8).
+const EXIT_TIMEOUT: i32 = 1;
+
+svkit::main!(PROG, run);
+
+fn parse(args: &Args) -> Result<(Request, Vec<Path>), Error> {
+    let mut p = Parser::new(args);
+    let (mut req, mut dirs) = (Request::default(), Vec::new());
+    while let Some(arg) = p.next()? {
+        match arg {
+            // -D and -U: d and u that also create or remove S/down.
+            Arg::Short(c @ ('D' | 'U')) => {
+                req.down_file = Some(c == 'D');
+                req.bytes.push(c.to_ascii_lowercase() as u8);
+            }
+            Arg::Short('w') => match p.value()? {
+                [c] => {
+                    req.wait = Some(
+                        Goal::from_letter(*c)
+                            .ok_or_else(|| Error::Usage("-w takes one of u U d D r R".into()))?,
+                    )
+                }
+                _ => return Err(Error::Usage("-w takes one of u U d D r R".into())),
+            },
+            Arg::Short('T') => {
+                let ms = core::str::from_utf8(p.value()?).ok().and_then(parse_ms);
+                req.timeout = Some(ms.ok_or_else(|| Error::Usage("-T takes milliseconds".into()))?);
+            }
+            Arg::Short(c) if c.is_ascii() && svkit::control::Command::decode(c as u8).is_some() => {
+                req.bytes.push(c as u8)
+            }
+            Arg::Value(v) => dirs.push(Path::from(v)),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    if dirs.is_empty() {
+        return Err(Error::Usage("missing dir".into()));
+    }
+    Ok((req, dirs))
+}
+
+fn run(args: Args) -> i32 {
+    let (req, dirs) = parse(&args).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
+    let mut code = 0;
+    for dir in &dirs {
+        match req.apply(dir) {
+            Ok(Outcome::Done) => {}
+            // With a wait, the order is a dependency order: stop at the first failure.
+            Ok(Outcome::TimedOut) => {
+                die::warn(
+                    PROG,
+                    &Error::other(alloc::format!("wait for {dir}"), "timed out"),
+                );
+                return EXIT_TIMEOUT;
+            }
+            Err(e) => {
+                die::warn(PROG, &e);
+                code = error::EXIT_TEMPORARY;
+                if req.wait.is_some() {
+                    return code;
+                }
+            }
+        }
+    }
+    code
+}

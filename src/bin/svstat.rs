@@ -1,0 +1,78 @@
+//! svstat: print the status of each service DIR. See man/svstat.8.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::fmt::Write;
+use svkit::args::{Arg, Args, Parser};
+use svkit::error::{EXIT_TEMPORARY, Error};
+use svkit::report::{self, Report};
+use svkit::sys::{Path, fd::Out};
+use svkit::tai64::Tai64n;
+
+const PROG: &str = "svstat";
+const USAGE: &str = "svstat [--json | -u | -r | -d] dir...";
+/// Exit code of the check modes when some DIR is not in the asked state.
+const EXIT_NO: i32 = 1;
+
+svkit::main!(PROG, run);
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    Text,
+    Json,
+    /// Print nothing; the exit code says whether every DIR is up (-u),
+    /// up and ready (-r), or down (-d).
+    Check(u8),
+}
+
+fn parse(args: &Args) -> Result<(Mode, Vec<Path>), Error> {
+    let mut p = Parser::new(args);
+    let (mut mode, mut dirs) = (Mode::Text, Vec::new());
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Long("json") => mode = Mode::Json,
+            Arg::Short(c @ ('u' | 'r' | 'd')) => mode = Mode::Check(c as u8),
+            Arg::Value(v) => dirs.push(Path::from(v)),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    if dirs.is_empty() {
+        return Err(Error::Usage("missing dir".into()));
+    }
+    Ok((mode, dirs))
+}
+
+fn run(args: Args) -> i32 {
+    let (mode, dirs) = parse(&args).unwrap_or_else(|e| svkit::die::usage(PROG, USAGE, &e));
+    let now = Tai64n::now();
+    let (mut out, mut code) = (Out::stdout(), 0);
+    for dir in &dirs {
+        let r: Report = report::look(dir);
+        if let Some(e) = r.trouble() {
+            // stdout keeps its one line per DIR; stderr says it plainly.
+            svkit::die::warn(PROG, &e);
+            code = EXIT_TEMPORARY;
+        }
+        let _ = match mode {
+            Mode::Text => writeln!(out, "{}", r.text(now)),
+            Mode::Json => writeln!(out, "{}", r.json(now)),
+            Mode::Check(c) => {
+                let yes = match c {
+                    b'u' => r.status().is_some_and(|s| s.is_up()),
+                    b'r' => r.is_ready(),
+                    _ => r.status().is_some_and(|s| !s.is_up()),
+                };
+                if !yes && code == 0 {
+                    code = EXIT_NO;
+                }
+                Ok(())
+            }
+        };
+    }
+    // A closed stdout is nothing to report: there is nowhere to say it.
+    let _ = out.flush();
+    code
+}

@@ -1,0 +1,152 @@
+//! Waiting for a service to reach a state, told by inotify each time its
+//! supervisor replaces `supervise/status`: no sleep loop, no polling.
+
+use crate::error::{Doing, Error};
+use crate::status::{self, Status, flag};
+use crate::sys::inotify::Inotify;
+use crate::sys::poll::{self, Watch};
+use crate::sys::{Path, time};
+use alloc::format;
+use core::time::Duration;
+
+/// A state `svc -w` can wait for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Goal {
+    /// `-wu`: run is running.
+    Up,
+    /// `-wU`: running and ready.
+    Ready,
+    /// `-wd`: run is not running (finish may be).
+    Down,
+    /// `-wD`: down and finish done.
+    Finished,
+    /// `-wr`: a new run since the command was sent.
+    Restarted,
+    /// `-wR`: a new run, ready.
+    RestartedReady,
+}
+
+impl Goal {
+    /// The goal of `-wX`.
+    pub fn from_letter(c: u8) -> Option<Goal> {
+        Some(match c {
+            b'u' => Goal::Up,
+            b'U' => Goal::Ready,
+            b'd' => Goal::Down,
+            b'D' => Goal::Finished,
+            b'r' => Goal::Restarted,
+            b'R' => Goal::RestartedReady,
+            _ => return None,
+        })
+    }
+
+    /// Whether `now` reaches the goal; `before` is the status seen before
+    /// the command was sent (for the restart goals).
+    pub fn reached(self, now: &Status, before: Option<&Status>) -> bool {
+        // A daemontools or runit supervisor knows no readiness: up is ready.
+        let ready = now.is_up() && now.ext.is_none_or(|x| x.has(flag::READY));
+        let new_run = before.is_none_or(|b| b.pid != now.pid || b.changed != now.changed);
+        match self {
+            Goal::Up => now.is_up(),
+            Goal::Ready => ready,
+            Goal::Down => !now.is_up(),
+            Goal::Finished => now.pid == 0 && now.state == status::RunState::Down,
+            Goal::Restarted => now.is_up() && new_run,
+            Goal::RestartedReady => ready && new_run,
+        }
+    }
+}
+
+/// Watches one service's `supervise/` directory for status changes. Made
+/// before the command is sent, so no change can slip in between.
+pub struct Watcher {
+    inotify: Inotify,
+    dir: Path,
+}
+
+impl Watcher {
+    /// Starts watching `dir`.
+    pub fn new(dir: &Path) -> Result<Watcher, Error> {
+        let inotify = Inotify::new().doing(|| "create an inotify instance".into())?;
+        let sup = dir.join("supervise");
+        // Status files are replaced by rename (IN_MOVED_TO); daemontools and
+        // runit do the same. IN_CLOSE_WRITE covers a writer that does not.
+        let mask = libc::IN_MOVED_TO | libc::IN_CLOSE_WRITE | libc::IN_CREATE;
+        inotify.watch(&sup, mask).doing(|| format!("watch {sup}"))?;
+        Ok(Watcher {
+            inotify,
+            dir: dir.clone(),
+        })
+    }
+
+    /// Waits until `goal` is reached (true) or `timeout` passes (false).
+    pub fn until(
+        &self,
+        goal: Goal,
+        before: Option<&Status>,
+        timeout: Option<Duration>,
+    ) -> Result<bool, Error> {
+        let deadline = timeout.map(|t| time::monotonic() + t);
+        loop {
+            if goal.reached(&status::read(&self.dir)?, before) {
+                return Ok(true);
+            }
+            let left = match deadline {
+                Some(d) if d <= time::monotonic() => return Ok(false),
+                Some(d) => Some(d - time::monotonic()),
+                None => None,
+            };
+            let mut w = [Watch::input(self.inotify.fd())];
+            poll::wait(&mut w, left).doing(|| "wait".into())?;
+            self.inotify.drain();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{Extension, RunState, Want};
+    use crate::tai64::Tai64n;
+
+    fn st(pid: u32, state: RunState, flags: Option<u8>, changed: u64) -> Status {
+        Status {
+            changed: Tai64n::from_unix(Duration::from_secs(changed)),
+            pid,
+            paused: false,
+            want: Want::Up,
+            term_sent: false,
+            state,
+            ext: flags.map(|flags| Extension {
+                flags,
+                ..Extension::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn ready_needs_the_flag_only_where_readiness_exists() {
+        assert!(!Goal::Ready.reached(&st(5, RunState::Run, Some(0), 1), None));
+        assert!(Goal::Ready.reached(&st(5, RunState::Run, Some(flag::READY), 1), None));
+        assert!(
+            Goal::Ready.reached(&st(5, RunState::Run, None, 1), None),
+            "daemontools: up is ready"
+        );
+    }
+
+    #[test]
+    fn down_and_finished_differ_while_finish_runs() {
+        let finishing = st(0, RunState::Finish, Some(0), 1);
+        assert!(Goal::Down.reached(&finishing, None));
+        assert!(!Goal::Finished.reached(&finishing, None));
+        assert!(Goal::Finished.reached(&st(0, RunState::Down, Some(0), 1), None));
+    }
+
+    #[test]
+    fn restarted_needs_a_new_run() {
+        let before = st(5, RunState::Run, Some(flag::READY), 1);
+        assert!(!Goal::Restarted.reached(&before, Some(&before)));
+        assert!(Goal::Restarted.reached(&st(6, RunState::Run, Some(0), 2), Some(&before)));
+        assert!(!Goal::RestartedReady.reached(&st(6, RunState::Run, Some(0), 2), Some(&before)));
+    }
+}
