@@ -67,7 +67,11 @@ pub fn bin(name: &str) -> PathBuf {
 
 /// Runs a binary to completion and returns its output.
 pub fn run(name: &str, args: &[&str], cwd: &Path) -> Output {
-    Command::new(bin(name)).args(args).current_dir(cwd).output().unwrap()
+    Command::new(bin(name))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
 }
 
 /// Polls `f` until it returns Some or DEADLINE passes (then panics with
@@ -91,7 +95,10 @@ pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 pub fn alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => {
-            let state = s.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+            let state = s
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next());
             state != Some("Z") && state != Some("X")
         }
         Err(_) => false,
@@ -109,6 +116,9 @@ pub fn kill(pid: i32, sig: i32) {
 pub struct Reaper {
     children: Vec<Child>,
     pids: Vec<i32>,
+    /// Service dirs whose current service (and its process group) must
+    /// go too, whoever started it.
+    dirs: Vec<PathBuf>,
 }
 
 impl Reaper {
@@ -131,9 +141,18 @@ impl Reaper {
         }
     }
 
+    /// A service dir whose running service is killed at the end, with its
+    /// process group.
+    pub fn watch_dir(&mut self, dir: &Path) {
+        self.dirs.push(dir.to_path_buf());
+    }
+
     /// The Child of a pid started with `spawn`, to wait for it.
     pub fn child(&mut self, pid: i32) -> &mut Child {
-        self.children.iter_mut().find(|c| c.id() as i32 == pid).unwrap()
+        self.children
+            .iter_mut()
+            .find(|c| c.id() as i32 == pid)
+            .unwrap()
     }
 
     /// Waits for a spawned child to exit and returns its exit status.
@@ -145,12 +164,87 @@ impl Reaper {
 
 impl Drop for Reaper {
     fn drop(&mut self) {
-        for pid in &self.pids {
-            kill(*pid, libc::SIGKILL);
-        }
+        // Supervisors first, so none restarts what is killed next.
         for c in &mut self.children {
             let _ = c.kill();
             let _ = c.wait();
         }
+        for dir in &self.dirs {
+            let pid = status_pid(dir);
+            if pid > 0 {
+                kill(-pid, libc::SIGKILL);
+                kill(pid, libc::SIGKILL);
+            }
+        }
+        for pid in &self.pids {
+            kill(*pid, libc::SIGKILL);
+        }
     }
+}
+
+/// The raw status file of service dir `dir`, if readable.
+pub fn status_bytes(dir: &Path) -> Option<Vec<u8>> {
+    fs::read(dir.join("supervise/status")).ok()
+}
+
+/// The pid in `dir`'s status (daemontools' offset 12, little-endian); 0 when
+/// down or unreadable.
+pub fn status_pid(dir: &Path) -> i32 {
+    status_bytes(dir)
+        .filter(|b| b.len() >= 18)
+        .map_or(0, |b| i32::from_le_bytes(b[12..16].try_into().unwrap()))
+}
+
+/// Starts svkit's supervise on `dir` (stderr to `dir.err` beside it) and
+/// waits until its status shows a supervise running. Returns its pid.
+pub fn start_supervise(r: &mut Reaper, dir: &Path) -> i32 {
+    let err = fs::File::create(dir.with_extension("err")).unwrap();
+    let pid = r.spawn(Command::new(bin("supervise")).arg(dir).stderr(err));
+    r.watch_dir(dir);
+    wait_for("supervise to publish its status", || {
+        status_bytes(dir).map(|_| ())
+    });
+    pid
+}
+
+/// What supervise wrote to stderr so far.
+pub fn supervise_stderr(dir: &Path) -> String {
+    fs::read_to_string(dir.with_extension("err")).unwrap_or_default()
+}
+
+/// Waits until `dir`'s status shows a running service other than `not`;
+/// returns its pid and adopts it into `r` so it is killed at the end.
+pub fn wait_up(r: &mut Reaper, dir: &Path, not: i32) -> i32 {
+    let pid = wait_for("the service to be up", || {
+        let p = status_pid(dir);
+        (p != 0 && p != not).then_some(p)
+    });
+    r.adopt(pid);
+    pid
+}
+
+/// Waits until `dir`'s status shows no running service.
+pub fn wait_down(dir: &Path) {
+    wait_for("the service to be down", || {
+        (status_pid(dir) == 0).then_some(())
+    });
+}
+
+/// Runs svkit's `name` with `args`; returns (exit code, stdout, stderr).
+pub fn call(name: &str, args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let o = run(name, args, cwd);
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Lines of a file, empty when it does not exist.
+pub fn lines(path: &Path) -> Vec<String> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
 }

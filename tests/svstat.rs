@@ -1,0 +1,201 @@
+//! svstat's output, byte for byte, and its exit codes.
+
+mod common;
+
+use common::*;
+use std::fs;
+
+#[test]
+fn lines_are_daemontools_lines() {
+    let s = Scratch::new("svstat-lines");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let pid = wait_up(&mut r, &web, 0);
+    let line = |s: &Scratch| call("svstat", &["web"], &s.path).1;
+    let re_up = format!("web: up (pid {pid}) ");
+    assert!(
+        line(&s).starts_with(&re_up) && line(&s).ends_with(" seconds\n"),
+        "{}",
+        line(&s)
+    );
+
+    fs::write(web.join("down"), "").unwrap();
+    assert!(
+        line(&s).ends_with(" seconds, normally down\n"),
+        "{}",
+        line(&s)
+    );
+    call("svc", &["-p", "web"], &s.path);
+    wait_for("paused", || {
+        line(&s)
+            .ends_with(", normally down, paused\n")
+            .then_some(())
+    });
+    call("svc", &["-c", "web"], &s.path);
+    fs::remove_file(web.join("down")).unwrap();
+
+    call("svc", &["-o", "web"], &s.path);
+    wait_for("want down", || {
+        line(&s).ends_with(" seconds, want down\n").then_some(())
+    });
+    call("svc", &["-d", "-wd", "-T", "10000", "web"], &s.path);
+    let l = line(&s);
+    assert!(
+        l.starts_with("web: down ") && l.ends_with(" seconds, normally up\n"),
+        "{l}"
+    );
+}
+
+#[test]
+fn not_running_and_unreadable_dirs() {
+    let s = Scratch::new("svstat-bad");
+    fs::create_dir_all(s.join("idle")).unwrap();
+    fs::write(s.join("file"), "").unwrap();
+    let (code, out, err) = call("svstat", &["idle", "nope", "file"], &s.path);
+    assert_eq!(code, 111);
+    assert_eq!(
+        out,
+        "idle: supervise not running\nnope: unable to chdir: No such file or directory\nfile: unable to chdir: Not a directory\n"
+    );
+    assert_eq!(
+        err,
+        "svstat: warning: unable to chdir to nope: No such file or directory\n\
+         svstat: warning: unable to chdir to file: Not a directory\n"
+    );
+    let (code, out, _) = call("svstat", &["idle"], &s.path);
+    assert_eq!((code, out.as_str()), (0, "idle: supervise not running\n"));
+}
+
+#[test]
+fn a_garbled_status_is_bad_format() {
+    let s = Scratch::new("svstat-garbled");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    for junk in [&b"short"[..], &[0xffu8; 54][..], &[0u8; 25][..]] {
+        // Replace it the way supervise does, so the running one is not
+        // disturbed mid-write; it rewrites the file on its next change.
+        fs::write(web.join("supervise/junk"), junk).unwrap();
+        fs::rename(web.join("supervise/junk"), web.join("supervise/status")).unwrap();
+        let (code, out, err) = call("svstat", &["web"], &s.path);
+        assert_eq!(code, 111);
+        assert_eq!(out, "web: unable to read supervise/status: bad format\n");
+        assert_eq!(
+            err,
+            "svstat: warning: unable to read web/supervise/status: bad format\n"
+        );
+    }
+}
+
+#[test]
+fn deaths_and_back_off_are_appended() {
+    let s = Scratch::new("svstat-deaths");
+    let web = s.join("web");
+    script(web.join("run"), "exit 1");
+    fs::write(web.join("backoff"), "60000 60000").unwrap();
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let l = wait_for("backing off", || {
+        let l = call("svstat", &["web"], &s.path).1;
+        l.contains("backing off").then_some(l)
+    });
+    assert!(
+        l.starts_with("web: down ") && l.contains(", normally up, want up, backing off "),
+        "{l}"
+    );
+    assert!(l.ends_with(" seconds, 1 death\n"), "{l}");
+}
+
+#[test]
+fn ready_is_shown_only_for_services_with_a_readiness_mechanism() {
+    let s = Scratch::new("svstat-ready");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    script(web.join("check"), "exit 0");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    let l = call("svstat", &["web"], &s.path).1;
+    assert!(
+        l.contains(" seconds, ready ") || l.ends_with(", not ready\n"),
+        "{l}"
+    );
+}
+
+#[test]
+fn json_has_one_object_per_dir() {
+    let s = Scratch::new("svstat-json");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    fs::create_dir_all(s.join("idle")).unwrap();
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let pid = wait_up(&mut r, &web, 0);
+    let (code, out, _) = call("svstat", &["--json", "web", "idle"], &s.path);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0].starts_with(&format!(
+            "{{\"dir\":\"web\",\"supervise\":true,\"state\":\"run\",\"up\":true,\"pid\":{pid},"
+        )),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("\"normally_up\":true,\"want\":\"up\",\"paused\":false,\"ready\":true"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1], "{\"dir\":\"idle\",\"supervise\":false}");
+}
+
+#[test]
+fn check_modes_answer_with_the_exit_code_alone() {
+    let s = Scratch::new("svstat-check");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    fs::create_dir_all(s.join("idle")).unwrap();
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    assert_eq!(
+        call("svstat", &["-u", "web"], &s.path),
+        (0, String::new(), String::new())
+    );
+    assert_eq!(call("svstat", &["-r", "web"], &s.path).0, 0);
+    assert_eq!(call("svstat", &["-d", "web"], &s.path).0, 1);
+    assert_eq!(
+        call("svstat", &["-u", "web", "idle"], &s.path).0,
+        1,
+        "idle has no supervise"
+    );
+    assert_eq!(call("svstat", &["-u", "web", "nope"], &s.path).0, 111);
+    call("svc", &["-d", "-wd", "-T", "10000", "web"], &s.path);
+    assert_eq!(call("svstat", &["-d", "web"], &s.path).0, 0);
+}
+
+#[test]
+fn usage_errors_exit_100() {
+    let s = Scratch::new("svstat-usage");
+    let (code, _, err) = call("svstat", &[], &s.path);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            100,
+            "svstat: fatal: missing dir\nsvstat: usage: svstat [--json | -u | -r | -d] dir...\n"
+        )
+    );
+    let (code, _, err) = call("svstat", &["-x", "a"], &s.path);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            100,
+            "svstat: fatal: invalid option -x\nsvstat: usage: svstat [--json | -u | -r | -d] dir...\n"
+        )
+    );
+}
