@@ -46,12 +46,22 @@ impl Fd {
 
     /// Reads everything up to end of file, appending to `out`.
     pub fn read_to_end(&self, out: &mut Vec<u8>) -> Result<()> {
-        let mut chunk = [0u8; 4096];
+        // Straight into the Vec's spare room: a 4 KB buffer on the stack
+        // would leave every idle supervise one more dirty stack page.
         loop {
-            match self.read(&mut chunk)? {
-                0 => return Ok(()),
-                n => out.extend_from_slice(&chunk[..n]),
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.len().max(256));
             }
+            let spare = out.spare_capacity_mut();
+            // SAFETY: read(2) writes at most spare.len() bytes into spare.
+            let n = retry(|| {
+                check_size(unsafe { libc::read(self.0, spare.as_mut_ptr().cast(), spare.len()) })
+            })?;
+            if n == 0 {
+                return Ok(());
+            }
+            // SAFETY: read(2) initialised the first n bytes of the spare room.
+            unsafe { out.set_len(out.len() + n) };
         }
     }
 
