@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+pub mod account;
 pub mod args;
 pub mod control;
 pub mod die;

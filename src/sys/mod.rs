@@ -4,6 +4,7 @@
 //! fd, a C string or a libc struct lives here. Calls return `sys::Result`,
 //! whose error is the bare `Errno`: the caller says what it was doing.
 
+pub mod account;
 pub mod fd;
 pub mod fs;
 pub mod inotify;
