@@ -12,6 +12,7 @@ pub mod account;
 pub mod args;
 pub mod control;
 pub mod die;
+pub mod envdir;
 pub mod error;
 pub mod exec;
 pub mod report;

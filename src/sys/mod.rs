@@ -5,6 +5,7 @@
 //! whose error is the bare `Errno`: the caller says what it was doing.
 
 pub mod account;
+pub mod env;
 pub mod fd;
 pub mod fs;
 pub mod inotify;
