@@ -9,6 +9,7 @@ pub mod env;
 pub mod fd;
 pub mod fs;
 pub mod inotify;
+pub mod limits;
 pub mod path;
 pub mod poll;
 pub mod process;
