@@ -57,7 +57,11 @@ pub fn getgrouplist(name: &CStr, gid: u32) -> Vec<u32> {
             groups.truncate(n.max(0) as usize);
             return groups;
         }
-        // -1: too small, and n now holds the size needed.
+        // -1: too small, and n now holds the size needed. The kernel takes
+        // at most 65536 groups, so past that setgroups refuses them anyway.
+        if groups.len() > 1 << 17 {
+            return groups;
+        }
         let want = (n.max(0) as usize).max(groups.len() * 2);
         groups.resize(want, 0);
     }
