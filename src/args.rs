@@ -154,6 +154,21 @@ impl<'a> Parser<'a> {
         self.next = self.args.len();
         r
     }
+
+    /// The operand just returned and everything after it, verbatim: the
+    /// `PROG ARGS...` of `softlimit -o 64 prog -x`, whose options end at
+    /// its first operand. Empty unless the last item was an operand.
+    pub fn command(&mut self) -> &'a [&'a CStr] {
+        match self.last {
+            // An operand is always the argument just consumed, `--` or not.
+            Some(Arg::Value(_)) => {
+                let r = &self.args[self.next - 1..];
+                self.next = self.args.len();
+                r
+            }
+            _ => &[],
+        }
+    }
 }
 
 fn char_at(bytes: &[u8], off: usize) -> Option<char> {
@@ -238,5 +253,19 @@ mod tests {
         assert_eq!(p.next().unwrap(), Some(Arg::Short('s')));
         assert!(matches!(p.next().unwrap(), Some(Arg::Value(_))));
         assert_eq!(p.rest().len(), 2);
+    }
+
+    #[test]
+    fn command_starts_at_the_operand_just_returned() {
+        let owned = cs(&["-o", "64", "--", "prog", "-x"]);
+        let refs: Vec<&CStr> = owned.iter().map(|c| c.as_c_str()).collect();
+        let mut p = Parser::new(&refs);
+        assert_eq!(p.next().unwrap(), Some(Arg::Short('o')));
+        assert_eq!(p.value().unwrap(), b"64");
+        assert!(p.command().is_empty(), "no operand yet");
+        assert!(matches!(p.next().unwrap(), Some(Arg::Value(_))));
+        let cmd: Vec<&[u8]> = p.command().iter().map(|a| a.to_bytes()).collect();
+        assert_eq!(cmd, [&b"prog"[..], b"-x"]);
+        assert_eq!(p.next().unwrap(), None);
     }
 }

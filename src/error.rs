@@ -32,6 +32,9 @@ pub enum Error {
     Usage(String),
     /// Something could not be done; the same command may work later. Exit 111.
     Sys { doing: String, reason: Reason },
+    /// Something is wrong that no "unable to" sentence fits, shown as is:
+    /// `setuidgid: fatal: unknown account app`. Exit 111.
+    Trouble(String),
 }
 
 impl Error {
@@ -47,7 +50,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => EXIT_USAGE,
-            Error::Sys { .. } => EXIT_TEMPORARY,
+            Error::Sys { .. } | Error::Trouble(_) => EXIT_TEMPORARY,
         }
     }
 
@@ -66,7 +69,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(m) => f.write_str(m),
+            Error::Usage(m) | Error::Trouble(m) => f.write_str(m),
             Error::Sys { doing, reason } => write!(f, "unable to {doing}: {reason}"),
         }
     }
@@ -105,5 +108,6 @@ mod tests {
     fn exit_codes_follow_daemontools() {
         assert_eq!(Error::Usage("x".into()).exit_code(), 100);
         assert_eq!(Error::other("x", "y").exit_code(), 111);
+        assert_eq!(Error::Trouble("x".into()).exit_code(), 111);
     }
 }

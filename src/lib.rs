@@ -8,10 +8,14 @@
 
 extern crate alloc;
 
+pub mod account;
 pub mod args;
 pub mod control;
 pub mod die;
+pub mod envdir;
 pub mod error;
+pub mod exec;
+pub mod limits;
 pub mod report;
 pub mod request;
 pub mod servicedir;

@@ -4,9 +4,12 @@
 //! fd, a C string or a libc struct lives here. Calls return `sys::Result`,
 //! whose error is the bare `Errno`: the caller says what it was doing.
 
+pub mod account;
+pub mod env;
 pub mod fd;
 pub mod fs;
 pub mod inotify;
+pub mod limits;
 pub mod path;
 pub mod poll;
 pub mod process;

@@ -248,3 +248,27 @@ pub fn lines(path: &Path) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// Copies svkit's `name` into `s/bin/` (mode 0755, dirs 0755 up to `s`),
+/// for tests that run it as another user: cargo's target dir may not be
+/// reachable by that user.
+pub fn bin_copy(s: &Scratch, name: &str) -> PathBuf {
+    let dir = s.join("bin");
+    fs::create_dir_all(&dir).unwrap();
+    for d in [&s.path, &dir] {
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let to = dir.join(name);
+    fs::copy(bin(name), &to).unwrap();
+    fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).unwrap();
+    to
+}
+
+/// Exit code, stdout and stderr of a finished command.
+pub fn outcome(o: &Output) -> (i32, String, String) {
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
