@@ -131,6 +131,27 @@ impl ServiceDir {
                 .unwrap_or(d.timeout_finish),
             backoff_min,
             backoff_max,
+            notification_fd: self.parsed(
+                "notification-fd",
+                "a file descriptor above 2",
+                parse_fd,
+                warn,
+            ),
+            notify: fs::exists(&self.file("notify")),
+            watchdog: self
+                .parsed("watchdog-timeout", "milliseconds", parse_ms, warn)
+                .filter(|t| !t.is_zero()),
+            check_interval: match fs::exists(&self.file("check")) {
+                true => self
+                    .parsed("check-interval", "milliseconds", parse_ms, warn)
+                    .filter(|t| !t.is_zero()),
+                false => None,
+            },
+            has_check: fs::exists(&self.file("check")),
+            check_retries: self
+                .parsed("check-retries", "a number above 0", parse_count, warn)
+                .unwrap_or(d.check_retries),
+            memory_limit: self.parsed("memory-limit", "bytes, with k, M or G", parse_bytes, warn),
         }
     }
 }
@@ -148,6 +169,28 @@ pub struct Settings {
     pub backoff_min: Duration,
     /// The longest restart delay of a crash loop.
     pub backoff_max: Duration,
+    /// The service writes a newline to this fd when it is ready (s6).
+    pub notification_fd: Option<i32>,
+    /// Offer the sd_notify socket.
+    pub notify: bool,
+    /// With `notify`: restart when no WATCHDOG=1 comes for this long.
+    pub watchdog: Option<Duration>,
+    /// There is a `check` program.
+    pub has_check: bool,
+    /// Run `check` this often while up (only when there is a `check`).
+    pub check_interval: Option<Duration>,
+    /// Consecutive failed checks that restart the service.
+    pub check_retries: u32,
+    /// Restart when the service's resident memory exceeds this (bytes).
+    pub memory_limit: Option<u64>,
+}
+
+impl Settings {
+    /// Whether the service tells when it is ready (or a check does):
+    /// otherwise it is ready as soon as it runs.
+    pub fn has_readiness(&self) -> bool {
+        self.notification_fd.is_some() || self.notify || self.has_check
+    }
 }
 
 impl Default for Settings {
@@ -158,6 +201,13 @@ impl Default for Settings {
             timeout_finish: Duration::from_millis(5000),
             backoff_min: Duration::from_millis(1000),
             backoff_max: Duration::from_millis(60000),
+            notification_fd: None,
+            notify: false,
+            watchdog: None,
+            has_check: false,
+            check_interval: None,
+            check_retries: 3,
+            memory_limit: None,
         }
     }
 }
@@ -168,6 +218,39 @@ pub fn parse_ms(text: &str) -> Option<Duration> {
         return None;
     }
     text.parse::<u64>().ok().map(Duration::from_millis)
+}
+
+/// A file descriptor number for notification-fd: not 0, 1 or 2, which
+/// the service already uses.
+pub fn parse_fd(text: &str) -> Option<i32> {
+    let n = parse_count(text)?;
+    (3..=1023).contains(&n).then_some(n as i32)
+}
+
+/// A positive count, plain digits.
+pub fn parse_count(text: &str) -> Option<u32> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u32>().ok().filter(|&n| n > 0)
+}
+
+/// Bytes, with an optional k, M or G suffix (powers of 1024).
+pub fn parse_bytes(text: &str) -> Option<u64> {
+    let (digits, unit) = match text.as_bytes().last()? {
+        b'k' | b'K' => (&text[..text.len() - 1], 1u64 << 10),
+        b'm' | b'M' => (&text[..text.len() - 1], 1 << 20),
+        b'g' | b'G' => (&text[..text.len() - 1], 1 << 30),
+        _ => (text, 1),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(unit)
+        .filter(|&n| n > 0)
 }
 
 /// `MIN MAX` in milliseconds, MIN no more than MAX.
@@ -187,6 +270,25 @@ mod tests {
         assert_eq!(parse_ms("0"), Some(Duration::ZERO));
         for bad in ["", "-1", "1.5", "1s", " 1", "99999999999999999999999"] {
             assert_eq!(parse_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_bytes("1000"), Some(1000));
+        assert_eq!(parse_bytes("64k"), Some(65536));
+        assert_eq!(parse_bytes("2M"), Some(2 << 20));
+        assert_eq!(parse_bytes("1G"), Some(1 << 30));
+        for bad in ["", "k", "0", "1.5M", "-1", "1T", "99999999999999999999G"] {
+            assert_eq!(parse_bytes(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn notification_fds_are_above_stderr() {
+        assert_eq!(parse_fd("3"), Some(3));
+        for bad in ["0", "1", "2", "-3", "x", "5000"] {
+            assert_eq!(parse_fd(bad), None, "{bad}");
         }
     }
 

@@ -6,14 +6,16 @@ use crate::error::{Doing, Error};
 use crate::sys::{Path, fs};
 use crate::tai64::Tai64n;
 
-/// Size of the status svkit writes (extension version 1).
-pub const LEN: usize = 54;
+/// Size of the status svkit writes (extension version 2).
+pub const LEN: usize = 58;
+/// Size of an extension version 1 status, the shortest svkit ever wrote.
+pub const V1_LEN: usize = 54;
 /// Bytes daemontools writes and reads.
 pub const DAEMONTOOLS_LEN: usize = 18;
 /// Bytes runit writes and reads.
 pub const RUNIT_LEN: usize = 20;
 /// The extension version svkit writes at offset 20.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// What the supervisor is running.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -40,6 +42,12 @@ pub mod flag {
     pub const UNHEALTHY: u8 = 4;
     pub const PERMANENT_FAILURE: u8 = 8;
     pub const ONCE: u8 = 16;
+    /// The last health check passed.
+    pub const HEALTHY: u8 = 32;
+    /// The service said RELOADING=1 and not yet READY=1 again.
+    pub const RELOADING: u8 = 64;
+    /// The service said STOPPING=1.
+    pub const STOPPING: u8 = 128;
 }
 
 /// svkit's fields after runit's 20 bytes.
@@ -55,6 +63,8 @@ pub struct Extension {
     pub deaths: u32,
     /// When the next start is due while backing off (zero: none).
     pub next_start: Tai64n,
+    /// Restarts by the memory guard since supervise started (version 2).
+    pub memory_restarts: u32,
 }
 
 impl Extension {
@@ -112,6 +122,7 @@ impl Status {
         b[34..38].copy_from_slice(&x.last_wait.to_le_bytes());
         b[38..42].copy_from_slice(&x.deaths.to_le_bytes());
         b[42..54].copy_from_slice(&x.next_start.encode());
+        b[54..58].copy_from_slice(&x.memory_restarts.to_le_bytes());
         (b, LEN)
     }
 
@@ -119,7 +130,7 @@ impl Status {
     /// (20 bytes); longer files of a later svkit version decode to the
     /// fields this version knows.
     pub fn decode(b: &[u8]) -> Result<Status, BadFormat> {
-        if b.len() < DAEMONTOOLS_LEN || (b.len() > RUNIT_LEN && (b.len() < LEN || b[20] == 0)) {
+        if b.len() < DAEMONTOOLS_LEN || (b.len() > RUNIT_LEN && (b.len() < V1_LEN || b[20] == 0)) {
             return Err(BadFormat);
         }
         let changed = Tai64n::decode(b[..12].try_into().map_err(|_| BadFormat)?);
@@ -154,13 +165,17 @@ impl Status {
                 },
             )
         };
-        let ext = if b.len() >= LEN {
+        let ext = if b.len() >= V1_LEN {
             Some(Extension {
                 flags: b[21],
                 ready_at: Tai64n::decode(b[22..34].try_into().map_err(|_| BadFormat)?),
                 last_wait: i32::from_le_bytes(b[34..38].try_into().map_err(|_| BadFormat)?),
                 deaths: u32::from_le_bytes(b[38..42].try_into().map_err(|_| BadFormat)?),
                 next_start: Tai64n::decode(b[42..54].try_into().map_err(|_| BadFormat)?),
+                memory_restarts: match b.get(54..58) {
+                    Some(v) => u32::from_le_bytes(v.try_into().map_err(|_| BadFormat)?),
+                    None => 0,
+                },
             })
         } else {
             None
@@ -221,14 +236,16 @@ mod tests {
             any::<i32>(),
             any::<u32>(),
             any_tai(),
+            any::<u32>(),
         )
             .prop_map(
-                |(flags, ready_at, last_wait, deaths, next_start)| Extension {
+                |(flags, ready_at, last_wait, deaths, next_start, memory_restarts)| Extension {
                     flags,
                     ready_at,
                     last_wait,
                     deaths,
                     next_start,
+                    memory_restarts,
                 },
             );
         (

@@ -54,7 +54,7 @@ fn run_starts_in_its_own_session_with_the_dir_name_and_files_get_their_modes() {
         format!("{pid}\n")
     );
     assert_eq!(fs::read_to_string(sup.join("stat")).unwrap(), "run\n");
-    assert_eq!(status_bytes(&web).unwrap().len(), 54);
+    assert_eq!(status_bytes(&web).unwrap().len(), 58);
 }
 
 #[test]
@@ -160,14 +160,16 @@ fn a_crash_loop_backs_off_doubling_up_to_max_and_u_resets_it() {
     let s = Scratch::new("sup-backoff");
     let web = s.join("web");
     script(web.join("run"), "date +%s%N >> starts; exit 1");
-    fs::write(web.join("backoff"), "100 400\n").unwrap();
+    fs::write(web.join("backoff"), "200 800\n").unwrap();
     let mut r = Reaper::new();
     start_supervise(&mut r, &web);
     let t = wait_for("six starts", || Some(starts(&web)).filter(|t| t.len() >= 6));
     let gaps: Vec<u64> = t.windows(2).map(|w| w[1] - w[0]).collect();
-    // Lower bounds only: a loaded machine makes gaps longer, never shorter.
-    for (gap, min) in gaps.iter().zip([100, 200, 400, 400, 400]) {
-        assert!(*gap >= min - 5, "gaps {gaps:?}");
+    // Lower bounds only: a loaded machine makes gaps longer. The times come
+    // from `date` in run, so a slow shell start can shorten one gap by as
+    // much as it lengthened the one before: a quarter of slack.
+    for (gap, min) in gaps.iter().zip([200, 400, 800, 800, 800]) {
+        assert!(*gap >= min * 3 / 4, "gaps {gaps:?}");
     }
     let (_, out, _) = call("svstat", &["web"], &s.path);
     assert!(

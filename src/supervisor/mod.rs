@@ -3,6 +3,7 @@
 //! clock: `run.rs` owns the fds and children and feeds back what happened.
 //! man/supervise.8 describes the behaviour; this is its only definition.
 
+pub mod memory;
 pub mod orphan;
 pub mod run;
 
@@ -16,6 +17,11 @@ use core::time::Duration;
 
 /// A run that lived this long restarts at once, whatever came before.
 pub const LONG_LIVED: Duration = Duration::from_secs(10);
+/// The memory guard samples no more often than this.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+/// SIGKILL after a restart supervise decided on (watchdog, health, memory)
+/// when `timeout-kill` is not set: the service is presumed hung.
+pub const FORCED_KILL: Duration = Duration::from_secs(5);
 
 /// The two clocks at the moment of an event.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -72,6 +78,35 @@ pub enum Event {
     Exited { pid: i32, status: i32 },
     /// The orphaned `run` has died.
     OrphanGone,
+    /// The service said it is ready (notification-fd newline, READY=1).
+    Ready,
+    /// Another sd_notify message from the service.
+    Notified(Notice),
+    /// `./check` was spawned.
+    CheckStarted { pid: i32 },
+    /// `./check` could not be spawned (already reported): a failed check.
+    CheckFailed,
+    /// The service's resident memory, in bytes.
+    Memory { rss: u64 },
+}
+
+/// sd_notify messages besides READY=1.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Notice {
+    Reloading,
+    Stopping,
+    Watchdog,
+}
+
+/// Why supervise restarts a service on its own; reported on stderr.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Why {
+    /// No WATCHDOG=1 within watchdog-timeout.
+    Watchdog,
+    /// This many checks failed in a row.
+    Unhealthy { failures: u32 },
+    /// Resident memory over memory-limit.
+    Memory { rss: u64, limit: u64 },
 }
 
 /// What the I/O loop must do.
@@ -87,6 +122,32 @@ pub enum Action {
     SignalGroup { pgid: i32, signal: c_int },
     /// Exit supervise (status already published).
     Exit,
+    /// Spawn `./check`; answer `CheckStarted` or `CheckFailed`.
+    SpawnCheck,
+    /// Measure the resident memory of the service led by `pid`; answer
+    /// `Memory` (or nothing if it cannot be read).
+    SampleMemory { pid: i32 },
+    /// Say on stderr why the service is being restarted.
+    Restarting(Why),
+}
+
+/// The health checks of the current run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Health {
+    /// The running check, if any: never two at once.
+    pub pid: Option<i32>,
+    /// When it started: it is killed one interval later.
+    started: Duration,
+    /// It was sent SIGKILL for outliving its interval.
+    killed: bool,
+    /// When the next check is due (monotonic).
+    next: Option<Duration>,
+    /// Failed checks in a row since the service became ready.
+    pub failures: u32,
+    /// Whether the last check passed; None before the first.
+    pub last_ok: Option<bool>,
+    /// The run is being taken down or restarted: results no longer count.
+    ending: bool,
 }
 
 /// The whole state of one supervised service.
@@ -130,6 +191,18 @@ pub struct Machine {
     /// A service taken down has exited: its process group gets SIGKILL at
     /// this time.
     group_kill: Option<(i32, Duration)>,
+    /// Health checks of the current run.
+    pub health: Health,
+    /// Restart unless a WATCHDOG=1 comes before this (monotonic).
+    watchdog_at: Option<Duration>,
+    /// The memory guard's next sample (monotonic).
+    sample_at: Option<Duration>,
+    /// Restarts by the memory guard since supervise started.
+    pub memory_restarts: u32,
+    /// RELOADING=1 and no READY=1 since.
+    pub reloading: bool,
+    /// STOPPING=1.
+    pub stopping: bool,
 }
 
 impl Machine {
@@ -161,6 +234,12 @@ impl Machine {
             next_start: None,
             kill_at: None,
             group_kill: None,
+            health: Health::default(),
+            watchdog_at: None,
+            sample_at: None,
+            memory_restarts: 0,
+            reloading: false,
+            stopping: false,
         }
     }
 
@@ -178,10 +257,23 @@ impl Machine {
             State::Down => self.next_start.map(|(at, _)| at),
             _ => None,
         };
-        [start, self.kill_at, self.group_kill.map(|(_, at)| at)]
-            .into_iter()
-            .flatten()
-            .min()
+        let h = &self.health;
+        let check = match h.pid {
+            Some(_) if !h.killed => self.settings.check_interval.map(|i| h.started + i),
+            Some(_) => None,
+            None => h.next,
+        };
+        [
+            start,
+            self.kill_at,
+            self.group_kill.map(|(_, at)| at),
+            check,
+            self.watchdog_at,
+            self.sample_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// What `supervise/status` says about this machine.
@@ -205,6 +297,19 @@ impl Machine {
         if self.once {
             flags |= flag::ONCE;
         }
+        if up {
+            flags |= match self.health.last_ok {
+                Some(true) => flag::HEALTHY,
+                Some(false) => flag::UNHEALTHY,
+                None => 0,
+            };
+            if self.reloading {
+                flags |= flag::RELOADING;
+            }
+            if self.stopping {
+                flags |= flag::STOPPING;
+            }
+        }
         Status {
             changed: self.changed,
             pid,
@@ -218,6 +323,7 @@ impl Machine {
                 last_wait: self.last_wait,
                 deaths: self.deaths,
                 next_start: self.next_start.map_or(Tai64n::ZERO, |(_, wall)| wall),
+                memory_restarts: self.memory_restarts,
             }),
         }
     }
@@ -249,6 +355,12 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
     let mut m = m;
     let mut out = Vec::new();
     match (m.state, ev) {
+        // The check is reaped like any child, in whatever state.
+        (_, Exited { pid, status }) if m.health.pid == Some(pid) => {
+            m.health.pid = None;
+            let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+            checked(&mut m, ok, now, &mut out);
+        }
         (_, Tick) => tick(&mut m, now, &mut out),
         (_, Control(cmd)) => control(&mut m, cmd, now, &mut out),
         (_, Terminate) => {
@@ -262,9 +374,26 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
             m.started = now.mono;
             m.changed = now.wall;
             // No readiness mechanism: ready as soon as it runs.
-            m.ready_at = now.wall;
+            m.ready_at = match settings.has_readiness() {
+                true => Tai64n::ZERO,
+                false => now.wall,
+            };
             (m.asked, m.term_sent, m.paused, m.next_start, m.kill_at) =
                 (false, false, false, None, None);
+            (m.reloading, m.stopping) = (false, false);
+            m.health = Health {
+                next: settings.check_interval.map(|i| now.mono + i),
+                // A check killed with the last run may not be reaped yet.
+                ..Health {
+                    pid: m.health.pid,
+                    ..Health::default()
+                }
+            };
+            m.watchdog_at = settings
+                .watchdog
+                .filter(|_| settings.notify)
+                .map(|t| now.mono + t);
+            m.sample_at = settings.memory_limit.map(|_| now.mono + SAMPLE_EVERY);
             if m.want == Want::Down && !m.once {
                 // `d` arrived while it was being spawned.
                 take_down(&mut m, pid, now, &mut out);
@@ -288,6 +417,19 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
                 m.deaths = m.deaths.saturating_add(1);
             }
             (m.paused, m.term_sent, m.kill_at, m.ready_at) = (false, false, None, Tai64n::ZERO);
+            (m.reloading, m.stopping, m.watchdog_at, m.sample_at) = (false, false, None, None);
+            m.health.next = None;
+            m.health.last_ok = None;
+            if let Some(check) = m.health.pid
+                && !m.health.killed
+            {
+                // A check of a service that is gone checks nothing.
+                out.push(Action::SignalGroup {
+                    pgid: check,
+                    signal: libc::SIGKILL,
+                });
+                m.health.killed = true;
+            }
             m.changed = now.wall;
             if m.want == Want::Down && !m.once {
                 // Taken down: what the service left in its process group
@@ -350,8 +492,110 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
             after_down(&mut m, now.mono, now, &mut out);
         }
         (Down | Starting | Up { .. } | FinishStarting | Finishing { .. }, OrphanGone) => {}
+
+        (Up { .. }, Ready) => {
+            if m.ready_at.is_zero() {
+                m.ready_at = now.wall;
+            }
+            m.reloading = false;
+        }
+        (Up { .. }, Notified(Notice::Reloading)) => {
+            (m.reloading, m.ready_at) = (true, Tai64n::ZERO)
+        }
+        (Up { .. }, Notified(Notice::Stopping)) => (m.stopping, m.ready_at) = (true, Tai64n::ZERO),
+        (Up { .. }, Notified(Notice::Watchdog)) => {
+            if let Some(t) = m.settings.watchdog.filter(|_| m.watchdog_at.is_some()) {
+                m.watchdog_at = Some(now.mono + t);
+            }
+        }
+        // Only a running service speaks; a late message changes nothing.
+        (
+            Down | Starting | FinishStarting | Finishing { .. } | Orphan { .. },
+            Ready | Notified(_),
+        ) => {}
+
+        (_, CheckStarted { pid }) => {
+            m.health.pid = Some(pid);
+            (m.health.started, m.health.killed) = (now.mono, false);
+            let up = matches!(m.state, Up { .. });
+            m.health.next = m
+                .settings
+                .check_interval
+                .filter(|_| up)
+                .map(|i| now.mono + i);
+        }
+        (_, CheckFailed) => checked(&mut m, false, now, &mut out),
+
+        (Up { pid }, Memory { rss }) => {
+            if let Some(limit) = m.settings.memory_limit
+                && rss > limit
+                && m.sample_at.is_some()
+            {
+                m.memory_restarts = m.memory_restarts.saturating_add(1);
+                out.push(Action::Restarting(Why::Memory { rss, limit }));
+                force_restart(&mut m, pid, now, &mut out);
+            }
+        }
+        (Down | Starting | FinishStarting | Finishing { .. } | Orphan { .. }, Memory { .. }) => {}
     }
     (m, out)
+}
+
+/// A check ended: passed (`ok`) or failed. Failures count once the
+/// service is ready (a service still starting is not unhealthy, it is not
+/// ready yet); `check-retries` of them in a row restart it.
+fn checked(m: &mut Machine, ok: bool, now: Now, out: &mut Vec<Action>) {
+    let State::Up { pid } = m.state else {
+        return;
+    };
+    if m.health.ending {
+        return;
+    }
+    m.health.last_ok = Some(ok);
+    if m.health.next.is_none() {
+        m.health.next = m.settings.check_interval.map(|i| now.mono + i);
+    }
+    if ok {
+        m.health.failures = 0;
+        let others = m.settings.notification_fd.is_some() || m.settings.notify;
+        if m.ready_at.is_zero() && !others {
+            m.ready_at = now.wall;
+        }
+        return;
+    }
+    if m.ready_at.is_zero() {
+        return;
+    }
+    m.health.failures += 1;
+    if m.health.failures >= m.settings.check_retries {
+        let failures = m.health.failures;
+        m.health.failures = 0;
+        out.push(Action::Restarting(Why::Unhealthy { failures }));
+        force_restart(m, pid, now, out);
+    }
+}
+
+/// A restart supervise decided on: the down signal (and CONT), then
+/// SIGKILL after `timeout-kill`, or FORCED_KILL if none is set. Counts as
+/// a death: nobody asked for it.
+fn force_restart(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
+    out.push(Action::Signal {
+        pid,
+        signal: m.settings.down_signal,
+    });
+    out.push(Action::Signal {
+        pid,
+        signal: libc::SIGCONT,
+    });
+    m.paused = false;
+    let t = match m.settings.timeout_kill.is_zero() {
+        true => FORCED_KILL,
+        false => m.settings.timeout_kill,
+    };
+    m.kill_at = Some(m.kill_at.map_or(now.mono + t, |k| k.min(now.mono + t)));
+    // Nothing more to watch in a run that is on its way out.
+    (m.watchdog_at, m.sample_at, m.health.next) = (None, None, None);
+    m.health.ending = true;
 }
 
 fn start(m: &mut Machine, out: &mut Vec<Action>) {
@@ -373,6 +617,7 @@ fn take_down(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
     });
     m.paused = false;
     m.asked = true;
+    m.health.ending = true;
     m.term_sent = m.want == Want::Down;
     if !m.settings.timeout_kill.is_zero() && m.kill_at.is_none() {
         m.kill_at = Some(now.mono + m.settings.timeout_kill);
@@ -434,7 +679,17 @@ fn tick(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
                 start(m, out);
             }
         }
-        State::Up { pid } | State::Finishing { pid } | State::Orphan { pid } => {
+        State::Up { pid } => {
+            up_timers(m, pid, now, out);
+            if m.kill_at.is_some_and(|at| at <= now.mono) {
+                out.push(Action::Signal {
+                    pid,
+                    signal: libc::SIGKILL,
+                });
+                m.kill_at = None;
+            }
+        }
+        State::Finishing { pid } | State::Orphan { pid } => {
             if m.kill_at.is_some_and(|at| at <= now.mono) {
                 out.push(Action::Signal {
                     pid,
@@ -444,6 +699,39 @@ fn tick(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
             }
         }
         State::Starting | State::FinishStarting => {}
+    }
+}
+
+/// The timers of a running service: watchdog, checks, memory samples.
+fn up_timers(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
+    let due = |at: Option<Duration>| at.is_some_and(|at| at <= now.mono);
+    if due(m.watchdog_at) {
+        out.push(Action::Restarting(Why::Watchdog));
+        force_restart(m, pid, now, out);
+        return;
+    }
+    match m.health.pid {
+        Some(check) => {
+            let limit = m.settings.check_interval.map(|i| m.health.started + i);
+            if !m.health.killed && due(limit) {
+                // Outlived its interval: killed, and counted as failed when
+                // it is reaped.
+                out.push(Action::SignalGroup {
+                    pgid: check,
+                    signal: libc::SIGKILL,
+                });
+                m.health.killed = true;
+            }
+        }
+        None if due(m.health.next) => {
+            m.health.next = None;
+            out.push(Action::SpawnCheck);
+        }
+        None => {}
+    }
+    if due(m.sample_at) {
+        m.sample_at = Some(now.mono + SAMPLE_EVERY);
+        out.push(Action::SampleMemory { pid });
     }
 }
 

@@ -3,16 +3,16 @@
 //! carries out its `Action`s. Before the loop any failure is fatal; inside
 //! it nothing is: a failed action is reported and the machine retries.
 
-use super::{Action, Event, Machine, Now, orphan, step};
+use super::{Action, Event, Machine, Notice, Now, Why, memory, orphan, step};
 use crate::control::Command;
 use crate::die;
 use crate::error::{Doing, Error};
-use crate::servicedir::ServiceDir;
+use crate::servicedir::{ServiceDir, Settings};
 use crate::status::{self, RunState, Status};
 use crate::sys::poll::{self, Watch};
 use crate::sys::process::{self, Spawn};
 use crate::sys::signal::{self, Signals};
-use crate::sys::{Errno, Fd, Path, fs, time};
+use crate::sys::{Errno, Fd, Path, fd, fs, socket, time};
 use crate::tai64::Tai64n;
 use alloc::collections::VecDeque;
 use alloc::ffi::CString;
@@ -40,6 +40,12 @@ struct Io {
     /// Readable when the orphaned run dies.
     orphan: Option<Fd>,
     published: Option<Status>,
+    /// The read end of the current run's notification-fd pipe.
+    ready_pipe: Option<Fd>,
+    /// The sd_notify socket, bound once S/notify is seen.
+    notify: Option<Fd>,
+    /// `NOTIFY_SOCKET=/abs/S/supervise/notify`, for run's environment.
+    notify_env: CString,
 }
 
 /// Supervises the service directory `shown` until told to exit. Returns
@@ -107,6 +113,11 @@ impl Io {
         // Last: from now on clients see a running supervise.
         let ok = open_fifo("supervise/ok", libc::O_RDONLY, &dir)?;
         let name = CString::new(dir.shown.file_name()).unwrap_or_default();
+        // The service may chdir: NOTIFY_SOCKET must be absolute.
+        let cwd = fs::cwd().doing(|| format!("find the full name of {}", dir.shown))?;
+        let mut notify_env = b"NOTIFY_SOCKET=".to_vec();
+        notify_env.extend_from_slice(cwd.join("supervise/notify").as_bytes());
+        let notify_env = CString::new(notify_env).unwrap_or_default();
         Ok(Io {
             dir,
             name,
@@ -117,6 +128,9 @@ impl Io {
             _lock: lock,
             orphan: None,
             published: None,
+            ready_pipe: None,
+            notify: None,
+            notify_env,
         })
     }
 
@@ -125,12 +139,20 @@ impl Io {
     fn wait(&mut self, m: &Machine, queue: &mut VecDeque<Event>) {
         let deadline = m.deadline();
         let timeout = deadline.map(|d| d.saturating_sub(time::monotonic()));
-        let mut watches = Vec::with_capacity(3);
+        let mut watches = Vec::with_capacity(5);
         watches.push(Watch::input(self.signals.fd()));
         watches.push(Watch::input(&self.control));
-        if let Some(fd) = &self.orphan {
-            watches.push(Watch::input(fd));
-        }
+        let mut at = 2;
+        let mut slot = |fd: &Option<Fd>, watches: &mut Vec<Watch>| {
+            fd.as_ref().map(|fd| {
+                watches.push(Watch::input(fd));
+                at += 1;
+                at - 1
+            })
+        };
+        let orphan_at = slot(&self.orphan, &mut watches);
+        let ready_at = slot(&self.ready_pipe, &mut watches);
+        let notify_at = slot(&self.notify, &mut watches);
         if let Err(e) = poll::wait(&mut watches, timeout) {
             die::warn(PROG, &Err::<(), _>(e).doing(|| "poll".into()).unwrap_err());
         }
@@ -159,9 +181,16 @@ impl Io {
                 );
             }
         }
-        if watches.get(2).is_some_and(|w| w.ready) {
+        let ready = |at: Option<usize>| at.is_some_and(|i| watches[i].ready);
+        if ready(orphan_at) {
             self.orphan = None;
             queue.push_back(Event::OrphanGone);
+        }
+        if ready(ready_at) {
+            self.read_ready_pipe(queue);
+        }
+        if ready(notify_at) {
+            self.read_notify(m, queue);
         }
         if deadline.is_some_and(|d| d <= time::monotonic()) {
             queue.push_back(Event::Tick);
@@ -173,7 +202,7 @@ impl Io {
         match action {
             Action::SpawnRun => {
                 let settings = self.dir.settings(&mut |e| die::warn(PROG, e));
-                match self.spawn("run", &[]) {
+                match self.spawn_run(&settings) {
                     Ok(pid) => Some(Event::RunStarted { pid, settings }),
                     Err(e) => {
                         die::warn(PROG, &e);
@@ -187,7 +216,7 @@ impl Io {
                 }
                 let code = CString::new(format!("{code}")).unwrap_or_default();
                 let signal = CString::new(format!("{signal}")).unwrap_or_default();
-                match self.spawn("finish", &[&code, &signal]) {
+                match self.spawn("finish", &[&code, &signal], &Spawn::default()) {
                     Ok(pid) => Some(Event::FinishStarted { pid }),
                     Err(e) => {
                         die::warn(PROG, &e);
@@ -203,12 +232,162 @@ impl Io {
                 self.kill(-pgid, signal);
                 None
             }
+            Action::SpawnCheck => match self.spawn("check", &[], &Spawn::default()) {
+                Ok(pid) => Some(Event::CheckStarted { pid }),
+                Err(e) => {
+                    die::warn(PROG, &e);
+                    Some(Event::CheckFailed)
+                }
+            },
+            Action::SampleMemory { pid } => {
+                memory::session_rss(pid).map(|rss| Event::Memory { rss })
+            }
+            Action::Restarting(why) => {
+                let s = &self.dir.shown;
+                let t = &m.settings;
+                match why {
+                    Why::Watchdog => die::warn(
+                        PROG,
+                        &format_args!(
+                            "{s}: no WATCHDOG=1 within {} ms: restarting",
+                            t.watchdog.unwrap_or_default().as_millis()
+                        ),
+                    ),
+                    Why::Unhealthy { failures } => die::warn(
+                        PROG,
+                        &format_args!("{s}: {failures} checks failed in a row: restarting"),
+                    ),
+                    Why::Memory { rss, limit } => die::warn(
+                        PROG,
+                        &format_args!(
+                            "{s}: resident memory {rss} bytes is over memory-limit {limit}: restarting"
+                        ),
+                    ),
+                }
+                None
+            }
             Action::Exit => unreachable!("the loop handles Exit before perform: {m:?}"),
         }
     }
 
+    /// Spawns `./run` with what its settings ask for: the write end of a
+    /// notification-fd pipe, the sd_notify environment.
+    fn spawn_run(&mut self, settings: &Settings) -> Result<i32, Error> {
+        // A STATUS= text of the previous run says nothing about this one.
+        let _ = fs::unlink(&Path::from("supervise/message"));
+        self.ready_pipe = None;
+        let mut ready_w = None;
+        let mut dup = Vec::new();
+        if let Some(n) = settings.notification_fd {
+            let (r, w) = fd::pipe().doing(|| "create the notification-fd pipe".into())?;
+            dup.push((w.raw(), n));
+            (self.ready_pipe, ready_w) = (Some(r), Some(w));
+        }
+        let mut env = None;
+        let mut pid_var = None;
+        if settings.notify && self.bind_notify() {
+            let mut e = process::environment(&["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"]);
+            e.push(self.notify_env.clone());
+            if let Some(t) = settings.watchdog {
+                let usec = format!("WATCHDOG_USEC={}", t.as_micros());
+                e.push(CString::new(usec).unwrap_or_default());
+                pid_var = Some("WATCHDOG_PID");
+            }
+            env = Some(e);
+        }
+        let opts = Spawn {
+            dup: &dup,
+            env: env.as_deref(),
+            pid_var,
+            ..Spawn::default()
+        };
+        let pid = self.spawn("run", &[], &opts);
+        // Only the service holds the write end: its exit means end-of-file.
+        drop(ready_w);
+        if pid.is_err() {
+            self.ready_pipe = None;
+        }
+        pid
+    }
+
+    /// Binds `supervise/notify` if not yet done; whether it is bound. The
+    /// socket belongs to the owner of S/notify, mode 0600: a service that
+    /// drops root with setuidgid can send to it when S/notify is its own,
+    /// and nobody else can.
+    fn bind_notify(&mut self) -> bool {
+        if self.notify.is_some() {
+            return true;
+        }
+        let path = Path::from("supervise/notify");
+        let show = self.dir.show("supervise/notify");
+        let bound = socket::bind_datagram(&path)
+            .and_then(|fd| {
+                let owner = fs::stat(&Path::from("notify"))?;
+                fs::lchown(&path, owner.uid, owner.gid)?;
+                fs::chmod(&path, 0o600)?;
+                Ok(fd)
+            })
+            .doing(|| format!("bind {show}"));
+        match bound {
+            Ok(fd) => self.notify = Some(fd),
+            Err(e) => die::warn(PROG, &e),
+        }
+        self.notify.is_some()
+    }
+
+    /// The service wrote to its notification fd: a newline means ready.
+    fn read_ready_pipe(&mut self, queue: &mut VecDeque<Event>) {
+        let Some(fd) = &self.ready_pipe else { return };
+        let mut buf = [0u8; 64];
+        match fd.read(&mut buf) {
+            Ok(n) if buf[..n].contains(&b'\n') => {
+                queue.push_back(Event::Ready);
+                // s6 reads one line and closes it: later writes get EPIPE.
+                self.ready_pipe = None;
+            }
+            Ok(0) => self.ready_pipe = None,
+            Ok(_) | Err(Errno::EAGAIN) | Err(Errno::EINTR) => {}
+            Err(_) => self.ready_pipe = None,
+        }
+    }
+
+    /// Datagrams on the notify socket: only the service's own processes
+    /// (its session) are heard; anything else is dropped unread.
+    fn read_notify(&mut self, m: &Machine, queue: &mut VecDeque<Event>) {
+        let Some(fd) = &self.notify else { return };
+        let mut buf = [0u8; 4096];
+        // Bounded: a flood must not keep supervise from its other work.
+        for _ in 0..64 {
+            let (n, sender) = match socket::receive(fd, &mut buf) {
+                Ok(Some(got)) => got,
+                Ok(None) | Err(_) => return,
+            };
+            let Some(run) = m.run_pid() else { continue };
+            let Some(sender) = sender else { continue };
+            let ours = sender.pid == run || session_of(sender.pid) == Some(run);
+            if !ours {
+                continue;
+            }
+            for line in buf[..n].split(|&b| b == b'\n') {
+                match line {
+                    b"READY=1" => queue.push_back(Event::Ready),
+                    b"RELOADING=1" => queue.push_back(Event::Notified(Notice::Reloading)),
+                    b"STOPPING=1" => queue.push_back(Event::Notified(Notice::Stopping)),
+                    b"WATCHDOG=1" => queue.push_back(Event::Notified(Notice::Watchdog)),
+                    _ => {
+                        if let Some(text) = line.strip_prefix(b"STATUS=") {
+                            let mut t = text.to_vec();
+                            t.push(b'\n');
+                            self.write("supervise/message", &t);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Spawns `./PROGRAM ARGS... NAME` in its own session.
-    fn spawn(&self, program: &str, args: &[&CString]) -> Result<i32, Error> {
+    fn spawn(&self, program: &str, args: &[&CString], extra: &Spawn) -> Result<i32, Error> {
         let path = CString::new(format!("./{program}")).unwrap_or_default();
         let mut argv: Vec<&core::ffi::CStr> = Vec::with_capacity(args.len() + 2);
         argv.push(&path);
@@ -216,6 +395,9 @@ impl Io {
         argv.push(&self.name);
         let opts = Spawn {
             new_session: true,
+            dup: extra.dup,
+            env: extra.env,
+            pid_var: extra.pid_var,
             ..Spawn::default()
         };
         process::spawn(&Path::from(path.as_c_str()), &argv, &opts)
@@ -271,6 +453,12 @@ impl Io {
             die::warn(PROG, &e);
         }
     }
+}
+
+/// The session of process `pid`, from /proc.
+fn session_of(pid: i32) -> Option<i32> {
+    let text = fs::read_prefix(&Path::from(format!("/proc/{pid}/stat").as_str()), 1024).ok()?;
+    memory::parse_stat(&text).map(|(session, _)| session)
 }
 
 /// Makes (if needed) and opens a FIFO of `supervise/`, non-blocking.

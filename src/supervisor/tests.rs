@@ -465,6 +465,206 @@ fn backoff_doubles_and_saturates() {
     assert_eq!(backoff(&s, 200), Duration::from_secs(60));
 }
 
+const CHECK: i32 = 400;
+
+/// Up with these settings, at time 0.
+fn up_with(s: Settings) -> Machine {
+    go(
+        starting(),
+        &[Event::RunStarted {
+            pid: RUN,
+            settings: s,
+        }],
+        0,
+    )
+    .0
+}
+
+fn checked_every_second() -> Settings {
+    Settings {
+        has_check: true,
+        check_interval: Some(Duration::from_secs(1)),
+        ..settings()
+    }
+}
+
+#[test]
+fn a_service_with_a_mechanism_is_ready_only_when_it_says_so() {
+    let s = Settings {
+        notification_fd: Some(3),
+        ..settings()
+    };
+    let m = up_with(s);
+    assert!(!m.status().ext.unwrap().has(flag::READY));
+    let (m, out) = go(m, &[Event::Ready], 500);
+    assert_eq!(out, []);
+    let x = m.status().ext.unwrap();
+    assert!(x.has(flag::READY));
+    assert_eq!(x.ready_at, at(500).wall);
+    // Ready only once: a second newline does not move the time.
+    let (m, _) = go(m, &[Event::Ready], 900);
+    assert_eq!(m.status().ext.unwrap().ready_at, at(500).wall);
+}
+
+#[test]
+fn reloading_and_stopping_are_not_ready() {
+    let m = up_with(Settings {
+        notify: true,
+        ..settings()
+    });
+    let (m, _) = go(m, &[Event::Ready, Event::Notified(Notice::Reloading)], 10);
+    let x = m.status().ext.unwrap();
+    assert!(!x.has(flag::READY) && x.has(flag::RELOADING));
+    let (m, _) = go(m, &[Event::Ready], 20);
+    let x = m.status().ext.unwrap();
+    assert!(x.has(flag::READY) && !x.has(flag::RELOADING));
+    let (m, _) = go(m, &[Event::Notified(Notice::Stopping)], 30);
+    assert!(m.status().ext.unwrap().has(flag::STOPPING));
+}
+
+#[test]
+fn the_watchdog_restarts_a_silent_service() {
+    let s = Settings {
+        notify: true,
+        watchdog: Some(Duration::from_secs(2)),
+        ..settings()
+    };
+    let m = up_with(s);
+    assert_eq!(m.deadline(), Some(Duration::from_secs(2)));
+    // A ping moves the deadline.
+    let (m, _) = go(m, &[Event::Notified(Notice::Watchdog)], 1500);
+    assert_eq!(m.deadline(), Some(Duration::from_millis(3500)));
+    let (m, out) = go(m, &[Event::Tick], 3500);
+    assert_eq!(
+        out,
+        [
+            Action::Restarting(Why::Watchdog),
+            sig(RUN, SIGTERM),
+            sig(RUN, SIGCONT)
+        ]
+    );
+    // SIGKILL follows if it does not go: it is presumed hung.
+    assert_eq!(
+        m.deadline(),
+        Some(Duration::from_millis(3500) + FORCED_KILL)
+    );
+    let (m, out) = go(m, &[Event::Tick], 3500 + 5000);
+    assert_eq!(out, [sig(RUN, SIGKILL)]);
+    // Its death counts, and it is restarted.
+    let (m, _) = go(m, &[killed(RUN, SIGKILL)], 8600);
+    assert_eq!(m.deaths, 1);
+    let (m, out) = go(m, &[Event::FinishFailed], 8600);
+    assert_eq!((m.state, out), (State::Starting, vec![Action::SpawnRun]));
+}
+
+#[test]
+fn checks_run_one_at_a_time_every_interval() {
+    let m = up_with(checked_every_second());
+    assert_eq!(m.deadline(), Some(Duration::from_secs(1)));
+    let (m, out) = go(m, &[Event::Tick], 1000);
+    assert_eq!(out, [Action::SpawnCheck]);
+    let (m, out) = go(m, &[Event::CheckStarted { pid: CHECK }, Event::Tick], 1000);
+    assert_eq!(out, [], "never two checks at once");
+    // The first success makes a service without other mechanisms ready.
+    let (m, _) = go(m, &[exited(CHECK, 0)], 1100);
+    let x = m.status().ext.unwrap();
+    assert!(x.has(flag::READY) && x.has(flag::HEALTHY));
+    assert_eq!(m.deadline(), Some(Duration::from_secs(2)));
+}
+
+#[test]
+fn a_check_that_outlives_its_interval_is_killed_and_fails() {
+    let m = up_with(checked_every_second());
+    let (m, _) = go(m, &[Event::Tick, Event::CheckStarted { pid: CHECK }], 1000);
+    let (m, out) = go(m, &[Event::Tick], 2000);
+    assert_eq!(
+        out,
+        [Action::SignalGroup {
+            pgid: CHECK,
+            signal: SIGKILL
+        }]
+    );
+    let (m, _) = go(m, &[killed(CHECK, SIGKILL)], 2001);
+    assert_eq!(m.health.last_ok, Some(false));
+    // The next one is due at once.
+    let (_, out) = go(m, &[Event::Tick], 2001);
+    assert_eq!(out, [Action::SpawnCheck]);
+}
+
+#[test]
+fn failed_checks_in_a_row_restart_a_ready_service() {
+    let mut m = up_with(Settings {
+        check_retries: 2,
+        ..checked_every_second()
+    });
+    let mut t = 1000;
+    // Before the first success the service is starting, not unhealthy.
+    for ok in [1, 1, 0, 1] {
+        (m, _) = go(m, &[Event::Tick, Event::CheckStarted { pid: CHECK }], t);
+        let (next, out) = go(m, &[exited(CHECK, ok)], t + 10);
+        assert_eq!(out, []);
+        m = next;
+        t += 1000;
+    }
+    (m, _) = go(m, &[Event::Tick, Event::CheckStarted { pid: CHECK }], t);
+    let (m, out) = go(m, &[exited(CHECK, 1)], t + 10);
+    assert_eq!(
+        out,
+        [
+            Action::Restarting(Why::Unhealthy { failures: 2 }),
+            sig(RUN, SIGTERM),
+            sig(RUN, SIGCONT)
+        ]
+    );
+    assert!(m.status().ext.unwrap().has(flag::UNHEALTHY));
+}
+
+#[test]
+fn the_memory_guard_samples_each_second_and_restarts() {
+    let m = up_with(Settings {
+        memory_limit: Some(1 << 20),
+        ..settings()
+    });
+    let (m, out) = go(m, &[Event::Tick], 1000);
+    assert_eq!(out, [Action::SampleMemory { pid: RUN }]);
+    let (m, out) = go(m, &[Event::Memory { rss: 1 << 20 }], 1000);
+    assert_eq!(out, []);
+    assert_eq!(m.deadline(), Some(Duration::from_secs(2)));
+    let (m, out) = go(m, &[Event::Memory { rss: 2 << 20 }], 1001);
+    assert_eq!(
+        out,
+        [
+            Action::Restarting(Why::Memory {
+                rss: 2 << 20,
+                limit: 1 << 20
+            }),
+            sig(RUN, SIGTERM),
+            sig(RUN, SIGCONT)
+        ]
+    );
+    assert_eq!(m.status().ext.unwrap().memory_restarts, 1);
+}
+
+#[test]
+fn none_of_it_wakes_an_idle_plain_service() {
+    assert_eq!(up().deadline(), None);
+}
+
+#[test]
+fn a_check_left_running_when_the_service_dies_is_killed() {
+    let m = up_with(checked_every_second());
+    let (m, _) = go(m, &[Event::Tick, Event::CheckStarted { pid: CHECK }], 1000);
+    let (m, out) = go(m, &[exited(RUN, 0)], 1500);
+    assert!(out.contains(&Action::SignalGroup {
+        pgid: CHECK,
+        signal: SIGKILL
+    }));
+    // Its result, when reaped, changes nothing.
+    let (m2, out) = go(m, &[killed(CHECK, SIGKILL)], 1600);
+    assert_eq!(out, []);
+    assert_eq!(m2.health.pid, None);
+}
+
 /// What the world does between steps, chosen at random.
 #[derive(Clone, Debug)]
 enum Happening {
@@ -476,6 +676,12 @@ enum Happening {
     Dies(i32),
     /// The next spawn fails instead of succeeding.
     SpawnFails,
+    /// The service says READY=1 or a notice.
+    Says(Option<Notice>),
+    /// The running check ends, passing or failing.
+    CheckEnds(bool),
+    /// The memory guard's sample comes back this large (MB).
+    Rss(u64),
 }
 
 fn happening() -> impl Strategy<Value = Happening> {
@@ -485,6 +691,15 @@ fn happening() -> impl Strategy<Value = Happening> {
         3 => (0u64..20_000).prop_map(Happening::Wait),
         3 => prop_oneof![Just(0), Just(1 << 8), Just(9), Just(125 << 8)].prop_map(Happening::Dies),
         1 => Just(Happening::SpawnFails),
+        1 => prop_oneof![
+            Just(None),
+            Just(Some(Notice::Reloading)),
+            Just(Some(Notice::Stopping)),
+            Just(Some(Notice::Watchdog)),
+        ]
+        .prop_map(Happening::Says),
+        2 => any::<bool>().prop_map(Happening::CheckEnds),
+        1 => (0u64..4).prop_map(Happening::Rss),
     ]
 }
 
@@ -498,6 +713,8 @@ struct World {
     orphan: Option<i32>,
     fail_next_spawn: bool,
     exited: bool,
+    check: Option<i32>,
+    settings: Settings,
 }
 
 impl World {
@@ -526,7 +743,7 @@ impl World {
                             self.run = Some(self.next_pid);
                             queue.push_back(Event::RunStarted {
                                 pid: self.next_pid,
-                                settings: settings(),
+                                settings: self.settings,
                             });
                         }
                     }
@@ -546,6 +763,17 @@ impl World {
                         );
                     }
                     Action::SignalGroup { .. } => {}
+                    Action::SpawnCheck => {
+                        assert!(self.check.is_none(), "two checks at once: {m:?}");
+                        assert!(self.run.is_some(), "a check with no service: {m:?}");
+                        self.next_pid += 1;
+                        self.check = Some(self.next_pid);
+                        queue.push_back(Event::CheckStarted { pid: self.next_pid });
+                    }
+                    Action::SampleMemory { pid } => {
+                        assert_eq!(self.run, Some(pid), "sampling what is not the run");
+                    }
+                    Action::Restarting(_) => {}
                     Action::Exit => {
                         assert!(
                             self.run.is_none() && self.orphan.is_none(),
@@ -583,6 +811,16 @@ impl World {
                 self.fail_next_spawn = true;
                 m
             }
+            Happening::Says(None) => self.feed(m, Event::Ready),
+            Happening::Says(Some(n)) => self.feed(m, Event::Notified(n)),
+            Happening::CheckEnds(ok) => match self.check.take() {
+                Some(pid) => self.feed(m, exited(pid, if ok { 0 } else { 1 })),
+                None => m,
+            },
+            Happening::Rss(mb) => match self.run {
+                Some(_) => self.feed(m, Event::Memory { rss: mb << 20 }),
+                None => m,
+            },
         }
     }
 }
@@ -597,12 +835,22 @@ proptest! {
     fn random_sequences_keep_the_invariants(
         normally_up: bool,
         with_orphan: bool,
+        extras in (any::<bool>(), any::<bool>(), any::<bool>()),
         hs in proptest::collection::vec(happening(), 0..60),
     ) {
         let orphan = with_orphan.then_some((ORPHAN, at(0).wall));
         let mut w = World {
             now: 0, next_pid: 1000, run: None, finish: None,
             orphan: orphan.map(|(p, _)| p), fail_next_spawn: false, exited: false,
+            check: None,
+            settings: Settings {
+                notify: extras.0,
+                watchdog: extras.0.then_some(Duration::from_secs(3)),
+                has_check: extras.1,
+                check_interval: extras.1.then_some(Duration::from_secs(1)),
+                memory_limit: extras.2.then_some(2 << 20),
+                ..settings()
+            },
         };
         let mut m = w.feed(Machine::new(normally_up, orphan, at(0)), Event::Tick);
         for h in hs {

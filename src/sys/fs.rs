@@ -116,6 +116,7 @@ pub struct Meta {
     pub dev: u64,
     pub ino: u64,
     pub uid: u32,
+    pub gid: u32,
 }
 
 impl Meta {
@@ -126,6 +127,7 @@ impl Meta {
             dev: st.st_dev,
             ino: st.st_ino,
             uid: st.st_uid,
+            gid: st.st_gid,
         }
     }
     pub fn is_dir(&self) -> bool {
@@ -206,4 +208,21 @@ pub fn list_dir(path: &Path) -> Result<Vec<Vec<u8>>> {
 /// The current working directory, opened, to come back to with `fchdir`.
 pub fn open_cwd() -> Result<Fd> {
     open(&Path::from("."), libc::O_RDONLY | libc::O_DIRECTORY, 0)
+}
+
+/// The current working directory's absolute name.
+pub fn cwd() -> Result<Path> {
+    let mut buf = alloc::vec![0u8; 4096];
+    // SAFETY: getcwd writes at most buf.len() bytes, NUL included.
+    let p = unsafe { libc::getcwd(buf.as_mut_ptr().cast(), buf.len()) };
+    if p.is_null() {
+        return Err(Errno::last());
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Ok(Path::new(&buf[..len]))
+}
+
+/// chown(2), following no symlink at the last component.
+pub fn lchown(path: &Path, uid: u32, gid: u32) -> Result<()> {
+    check(unsafe { libc::lchown(path.as_cstr().as_ptr(), uid, gid) }).map(drop)
 }

@@ -14,6 +14,7 @@ pub mod path;
 pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod socket;
 pub mod time;
 
 use core::ffi::{CStr, c_int};
