@@ -16,6 +16,7 @@ pub mod envdir;
 pub mod error;
 pub mod exec;
 pub mod limits;
+pub mod metrics;
 pub mod report;
 pub mod request;
 pub mod servicedir;

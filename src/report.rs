@@ -36,6 +36,8 @@ pub struct Report {
     /// check), so "ready" tells more than "up".
     pub readiness: bool,
     pub seen: Seen,
+    /// The service's last sd_notify STATUS= text, if any.
+    pub message: Option<String>,
 }
 
 /// Looks at `dir` in daemontools' svstat's order: the directory, `down`,
@@ -47,6 +49,7 @@ pub fn look(dir: &Path) -> Report {
         normally_up: true,
         readiness: false,
         seen: Seen::NotRunning,
+        message: None,
     };
     let trouble = |verb, file, e: Errno| Seen::Trouble {
         verb,
@@ -79,6 +82,13 @@ pub fn look(dir: &Path) -> Report {
         }
     }
     r.readiness = sd.has_readiness();
+    r.message = fs::read_prefix(&sd.file("supervise/message"), 200)
+        .ok()
+        .map(|b| {
+            let line = b.split(|&c| c == b'\n').next().unwrap_or(&[]);
+            String::from_utf8_lossy(line).into_owned()
+        })
+        .filter(|m| !m.is_empty());
     r.seen = match control::is_supervised(dir) {
         Ok(false) => Seen::NotRunning,
         Err(e) => trouble("open", "supervise/ok", e.errno().unwrap_or(Errno::EINVAL)),
@@ -180,6 +190,18 @@ impl Report {
                 false => out += ", not ready",
             }
         }
+        if s.is_up() {
+            for (bit, word) in [
+                (flag::RELOADING, ", reloading"),
+                (flag::STOPPING, ", stopping"),
+                (flag::HEALTHY, ", healthy"),
+                (flag::UNHEALTHY, ", unhealthy"),
+            ] {
+                if x.has(bit) {
+                    out += word;
+                }
+            }
+        }
         if x.has(flag::BACKING_OFF) {
             out += &format!(", backing off {} seconds", now.seconds_until(x.next_start));
         }
@@ -189,7 +211,25 @@ impl Report {
         if x.deaths > 0 {
             out += &format!(", {}", plural(x.deaths.into(), "death", "deaths"));
         }
+        if x.memory_restarts > 0 {
+            let n = x.memory_restarts.into();
+            out += &format!(", {}", plural(n, "memory restart", "memory restarts"));
+        }
+        if let Some(m) = self.message.as_ref().filter(|_| s.is_up()) {
+            out += &format!(", status \"{m}\"");
+        }
         out
+    }
+
+    /// Whether the last health check of a running service passed: None
+    /// when there is no check result to tell.
+    pub fn healthy(&self) -> Option<bool> {
+        let x = self.status().filter(|s| s.is_up())?.ext?;
+        match (x.has(flag::HEALTHY), x.has(flag::UNHEALTHY)) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
     }
 
     /// One JSON object, without the newline.
@@ -244,7 +284,7 @@ impl Report {
             let num = |v: Option<i32>| v.map_or("null".into(), |n| format!("{n}"));
             let _ = write!(
                 o,
-                ",\"ready_seconds\":{},\"backing_off\":{},\"next_start_seconds\":{next},\"deaths\":{},\"permanent_failure\":{},\"once\":{},\"last_exit_code\":{},\"last_exit_signal\":{}",
+                ",\"ready_seconds\":{},\"backing_off\":{},\"next_start_seconds\":{next},\"deaths\":{},\"permanent_failure\":{},\"once\":{},\"last_exit_code\":{},\"last_exit_signal\":{},\"healthy\":{},\"reloading\":{},\"stopping\":{},\"memory_restarts\":{},\"message\":{}",
                 if s.is_up() && x.has(flag::READY) {
                     since(x.ready_at)
                 } else {
@@ -256,6 +296,14 @@ impl Report {
                 x.has(flag::ONCE),
                 num(w.code()),
                 num(w.signal()),
+                self.healthy().map_or("null".into(), |h| format!("{h}")),
+                s.is_up() && x.has(flag::RELOADING),
+                s.is_up() && x.has(flag::STOPPING),
+                x.memory_restarts,
+                match (&self.message, s.is_up()) {
+                    (Some(m), true) => json_str(m),
+                    _ => "null".into(),
+                },
             );
         }
         o + "}"
@@ -297,6 +345,7 @@ mod tests {
             normally_up,
             readiness,
             seen: Seen::Running(s),
+            message: None,
         }
     }
 

@@ -187,7 +187,7 @@ fn usage_errors_exit_100() {
         (code, err.as_str()),
         (
             100,
-            "svstat: fatal: missing dir\nsvstat: usage: svstat [--json | -u | -r | -d] dir...\n"
+            "svstat: fatal: missing dir\nsvstat: usage: svstat [--json | --prometheus | -u | -r | -d] dir...\n"
         )
     );
     let (code, _, err) = call("svstat", &["-x", "a"], &s.path);
@@ -195,7 +195,7 @@ fn usage_errors_exit_100() {
         (code, err.as_str()),
         (
             100,
-            "svstat: fatal: invalid option -x\nsvstat: usage: svstat [--json | -u | -r | -d] dir...\n"
+            "svstat: fatal: invalid option -x\nsvstat: usage: svstat [--json | --prometheus | -u | -r | -d] dir...\n"
         )
     );
 }

@@ -13,7 +13,7 @@ use svkit::sys::{Path, fd::Out};
 use svkit::tai64::Tai64n;
 
 const PROG: &str = "svstat";
-const USAGE: &str = "svstat [--json | -u | -r | -d] dir...";
+const USAGE: &str = "svstat [--json | --prometheus | -u | -r | -d] dir...";
 /// Exit code of the check modes when some DIR is not in the asked state.
 const EXIT_NO: i32 = 1;
 
@@ -23,6 +23,7 @@ svkit::main!(PROG, run);
 enum Mode {
     Text,
     Json,
+    Prometheus,
     /// Print nothing; the exit code says whether every DIR is up (-u),
     /// up and ready (-r), or down (-d).
     Check(u8),
@@ -34,6 +35,7 @@ fn parse(args: &Args) -> Result<(Mode, Vec<Path>), Error> {
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Long("json") => mode = Mode::Json,
+            Arg::Long("prometheus") => mode = Mode::Prometheus,
             Arg::Short(c @ ('u' | 'r' | 'd')) => mode = Mode::Check(c as u8),
             Arg::Value(v) => dirs.push(Path::from(v)),
             _ => return Err(arg.unexpected()),
@@ -49,6 +51,8 @@ fn run(args: Args) -> i32 {
     let (mode, dirs) = parse(&args).unwrap_or_else(|e| svkit::die::usage(PROG, USAGE, &e));
     let now = Tai64n::now();
     let (mut out, mut code) = (Out::stdout(), 0);
+    // Prometheus groups samples by metric, so it needs every report first.
+    let mut all = Vec::new();
     for dir in &dirs {
         let r: Report = report::look(dir);
         if let Some(e) = r.trouble() {
@@ -59,6 +63,10 @@ fn run(args: Args) -> i32 {
         let _ = match mode {
             Mode::Text => writeln!(out, "{}", r.text(now)),
             Mode::Json => writeln!(out, "{}", r.json(now)),
+            Mode::Prometheus => {
+                all.push(r);
+                Ok(())
+            }
             Mode::Check(c) => {
                 let yes = match c {
                     b'u' => r.status().is_some_and(|s| s.is_up()),
@@ -71,6 +79,9 @@ fn run(args: Args) -> i32 {
                 Ok(())
             }
         };
+    }
+    if mode == Mode::Prometheus {
+        out.bytes(svkit::metrics::exposition(&all, now).as_bytes());
     }
     // A closed stdout is nothing to report: there is nowhere to say it.
     let _ = out.flush();
