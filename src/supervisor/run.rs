@@ -424,8 +424,8 @@ impl Io {
         if before == Some(s) {
             return;
         }
-        let (bytes, len) = s.encode();
-        self.write("supervise/status", &bytes[..len]);
+        // pid and stat first: a client that sees a new status finds them
+        // up to date.
         if before.is_none_or(|b| b.pid != s.pid) {
             let pid = if s.pid != 0 {
                 format!("{}\n", s.pid)
@@ -442,6 +442,8 @@ impl Io {
             };
             self.write("supervise/stat", word);
         }
+        let (bytes, len) = s.encode();
+        self.write("supervise/status", &bytes[..len]);
         self.published = Some(s);
     }
 

@@ -175,11 +175,31 @@ impl Drop for Reaper {
                 kill(-pid, libc::SIGKILL);
                 kill(pid, libc::SIGKILL);
             }
+            // A supervise killed between spawning run and publishing its
+            // pid leaves a service no status names: find it by its cwd.
+            for pid in pids_in(dir) {
+                kill(-pid, libc::SIGKILL);
+                kill(pid, libc::SIGKILL);
+            }
         }
         for pid in &self.pids {
             kill(*pid, libc::SIGKILL);
         }
     }
+}
+
+/// Processes whose working directory is `dir` (services run in theirs).
+pub fn pids_in(dir: &Path) -> Vec<i32> {
+    let Ok(dir) = fs::canonicalize(dir) else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|c| c == dir))
+        .collect()
 }
 
 /// The raw status file of service dir `dir`, if readable.
