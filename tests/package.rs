@@ -3,9 +3,13 @@
 
 mod common;
 
+use common::Scratch;
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -57,4 +61,238 @@ fn every_command_has_a_section_8_man_page() {
         .collect();
     assert!(missing.is_empty(), "no man/NAME.8 for {missing:?}");
     assert!(root().join("man/svkit.7").is_file(), "no man/svkit.7");
+}
+
+/// Runs a script in package/ with `args` from `cwd`; returns (exit code,
+/// stdout, stderr).
+fn script(name: &str, args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let o = Command::new(root().join("package").join(name))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("DESTDIR")
+        .env_remove("PREFIX")
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Where cargo put the binaries of this test run: the install script
+/// takes them from there (`--from`) instead of building release ones.
+fn built() -> PathBuf {
+    common::bin("svc").parent().unwrap().to_path_buf()
+}
+
+/// Copies the built binaries to `dir`, leaving out `except`.
+fn copy_built(dir: &Path, except: &str) {
+    fs::create_dir_all(dir).unwrap();
+    for c in commands().iter().filter(|c| *c != except) {
+        fs::copy(built().join(c), dir.join(c)).unwrap();
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+fn same(a: &Path, b: &Path) -> bool {
+    fs::read(a).unwrap() == fs::read(b).unwrap()
+}
+
+#[test]
+fn install_puts_every_binary_and_man_page_where_promised() {
+    let s = Scratch::new("install");
+    let from = built();
+    let (code, out, err) = script(
+        "install",
+        &[
+            "--from",
+            from.to_str().unwrap(),
+            "--destdir",
+            "stage",
+            "--prefix",
+            "/opt/sv",
+        ],
+        &s.path,
+    );
+    assert_eq!((code, err.as_str()), (0, ""), "stdout: {out}");
+    let base = s.join("stage/opt/sv");
+    for c in commands() {
+        let exe = base.join("bin").join(&c);
+        assert_eq!(mode(&exe), 0o755, "{}", exe.display());
+        assert!(
+            same(&exe, &from.join(&c)),
+            "{} is not the built one",
+            exe.display()
+        );
+        let page = base.join(format!("share/man/man8/{c}.8"));
+        assert_eq!(mode(&page), 0o644, "{}", page.display());
+        assert!(same(&page, &root().join(format!("man/{c}.8"))));
+    }
+    assert!(same(
+        &base.join("share/man/man7/svkit.7"),
+        &root().join("man/svkit.7")
+    ));
+
+    // Installed, a program runs from there: svc with no dir is a usage error.
+    let o = Command::new(base.join("bin/svc")).output().unwrap();
+    assert_eq!(o.status.code(), Some(100));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("svc: usage: svc "));
+}
+
+#[test]
+fn install_refuses_a_foreign_binary_unless_forced() {
+    let s = Scratch::new("install-foreign");
+    let from = built();
+    let args = [
+        "--from",
+        from.to_str().unwrap(),
+        "--destdir",
+        "stage",
+        "--prefix",
+        "/usr",
+    ];
+    // daemontools' svstat, as far as the script can tell.
+    let theirs = s.join("stage/usr/bin/svstat");
+    common::script(&theirs, "echo daemontools");
+    let (code, _, err) = script("install", &args, &s.path);
+    assert_eq!(code, 111, "stderr: {err}");
+    assert!(
+        err.contains(&format!("\n  {}\n", theirs.display())),
+        "stderr: {err}"
+    );
+    assert!(
+        err.contains("--prefix /usr/local/lib/svkit") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(&theirs).unwrap(),
+        "#!/bin/sh\necho daemontools\n"
+    );
+    assert!(
+        !s.join("stage/usr/bin/svc").exists(),
+        "installed something after refusing"
+    );
+
+    let (code, _, err) = script("install", &[&args[..], &["--force"]].concat(), &s.path);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(same(&theirs, &from.join("svstat")));
+}
+
+#[test]
+fn install_replaces_what_it_installed_before_without_force() {
+    let s = Scratch::new("install-upgrade");
+    let from = s.join("from");
+    copy_built(&from, "");
+    let args = ["--from", "from", "--destdir", "stage", "--prefix", "/usr"];
+    assert_eq!(script("install", &args, &s.path).0, 0);
+    // A newer build: svc differs from the installed one, which the
+    // previous install recorded as svkit's.
+    fs::OpenOptions::new()
+        .append(true)
+        .open(from.join("svc"))
+        .unwrap()
+        .write_all(b"new")
+        .unwrap();
+    let (code, _, err) = script("install", &args, &s.path);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(same(&s.join("stage/usr/bin/svc"), &from.join("svc")));
+}
+
+#[test]
+fn install_fails_clearly_when_a_listed_binary_was_not_built() {
+    let s = Scratch::new("install-missing");
+    copy_built(&s.join("from"), "svok");
+    let (code, _, err) = script(
+        "install",
+        &["--from", "from", "--destdir", "stage"],
+        &s.path,
+    );
+    assert_eq!(code, 111);
+    assert_eq!(
+        err,
+        format!(
+            "package/install: fatal: unable to find {}: package/commands lists svok but it was not built\n",
+            s.join("from/svok").display()
+        )
+    );
+    assert!(!s.join("stage/usr/local/bin/svc").exists());
+}
+
+#[test]
+fn install_usage_errors_exit_100() {
+    let s = Scratch::new("install-usage");
+    for args in [
+        &["--bogus"][..],
+        &["--prefix"],
+        &["--prefix", "usr"],
+        &["--from"],
+    ] {
+        let (code, out, err) = script("install", args, &s.path);
+        assert_eq!(code, 100, "{args:?}: {err}");
+        assert!(
+            out.is_empty() && err.contains("\npackage/install: usage: package/install "),
+            "{err}"
+        );
+    }
+    let (code, out, _) = script("install", &["--help"], &s.path);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("usage: package/install ") && out.contains("--force"),
+        "{out}"
+    );
+}
+
+/// The shell scripts under package/, found by their `#!/bin/sh` line.
+fn shell_scripts(dir: &Path, found: &mut Vec<PathBuf>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            shell_scripts(&p, found);
+        } else if fs::read(&p).unwrap().starts_with(b"#!/bin/sh\n") {
+            found.push(p);
+        }
+    }
+}
+
+#[test]
+fn package_scripts_are_posix_sh_and_shellcheck_clean() {
+    let mut scripts = Vec::new();
+    shell_scripts(&root().join("package"), &mut scripts);
+    assert!(
+        scripts.contains(&root().join("package/install")),
+        "{scripts:?}"
+    );
+    for p in &scripts {
+        assert_eq!(mode(p) & 0o111, 0o111, "{} is not executable", p.display());
+        let o = Command::new("sh").arg("-n").arg(p).output().unwrap();
+        assert!(
+            o.status.success(),
+            "sh -n {}: {}",
+            p.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    match Command::new("shellcheck")
+        .arg("--shell=sh")
+        .args(&scripts)
+        .output()
+    {
+        Ok(o) => assert!(
+            o.status.success(),
+            "shellcheck:\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("SKIPPED shellcheck: it is not installed (apt-get install shellcheck)")
+        }
+        Err(e) => panic!("cannot run shellcheck: {e}"),
+    }
 }
