@@ -296,3 +296,138 @@ fn package_scripts_are_posix_sh_and_shellcheck_clean() {
         Err(e) => panic!("cannot run shellcheck: {e}"),
     }
 }
+
+/// Runs a program to completion; returns (exit code, stdout, stderr), or
+/// None when it is not installed.
+fn tool(prog: &str, args: &[&str]) -> Option<(i32, String, String)> {
+    let o = match Command::new(prog).args(args).output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("cannot run {prog}: {e}"),
+    };
+    Some((
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    ))
+}
+
+/// Runs `tool` and returns its stdout, failing the test unless it exits 0.
+fn ok(prog: &str, args: &[&str]) -> String {
+    let (code, out, err) = tool(prog, args).unwrap();
+    assert_eq!(code, 0, "{prog} {args:?}: {err}");
+    out
+}
+
+/// A package named daemontools that owns a /usr/bin/svc, as the real one.
+fn fake_daemontools(dir: &Path) -> PathBuf {
+    fs::create_dir_all(dir.join("DEBIAN")).unwrap();
+    fs::create_dir_all(dir.join("usr/bin")).unwrap();
+    fs::write(
+        dir.join("DEBIAN/control"),
+        "Package: daemontools\nVersion: 1:0.76-8.1\nArchitecture: all\n\
+         Maintainer: test <test@localhost>\nDescription: stands in for daemontools\n",
+    )
+    .unwrap();
+    common::script(dir.join("usr/bin/svc"), "echo daemontools");
+    let deb = dir.with_extension("deb");
+    ok(
+        "dpkg-deb",
+        &[
+            "--root-owner-group",
+            "--build",
+            dir.to_str().unwrap(),
+            deb.to_str().unwrap(),
+        ],
+    );
+    deb
+}
+
+#[test]
+fn deb_holds_the_programs_man_pages_and_unit_and_installs_with_dpkg() {
+    let Some((_, arch, _)) = tool("dpkg", &["--print-architecture"]) else {
+        eprintln!("SKIPPED: dpkg is not installed");
+        return;
+    };
+    if tool("dpkg-deb", &["--version"]).is_none() {
+        eprintln!("SKIPPED: dpkg-deb is not installed");
+        return;
+    }
+    let s = Scratch::new("deb");
+    let from = built();
+    let (code, out, err) = script(
+        "deb",
+        &["--from", from.to_str().unwrap(), "--out", "out"],
+        &s.path,
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    let version = env!("CARGO_PKG_VERSION").replace('-', "~");
+    let deb = s.join(format!("out/svkit_{version}_{}.deb", arch.trim()));
+    assert_eq!(out, format!("{}\n", deb.display()));
+    let deb = deb.to_str().unwrap();
+
+    let field = |name: &str| ok("dpkg-deb", &["-f", deb, name]).trim().to_string();
+    assert_eq!(field("Package"), "svkit");
+    assert_eq!(field("Version"), version);
+    assert_eq!(field("Architecture"), arch.trim());
+    assert_eq!(field("Conflicts"), "daemontools");
+    assert!(
+        field("Depends").starts_with("libc6 (>= 2."),
+        "{}",
+        field("Depends")
+    );
+
+    // Every file, with its mode and owner: `-rwxr-xr-x root/root SIZE DATE TIME ./PATH`.
+    let mut files = BTreeSet::new();
+    for line in ok("dpkg-deb", &["-c", deb]).lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(f[1], "root/root", "{line}");
+        if !f[0].starts_with('d') {
+            files.insert(format!("{} {}", f[0], f[5]));
+        }
+    }
+    let mut want = BTreeSet::from([
+        "-rw-r--r-- ./lib/systemd/system/svkit-scan.service".to_string(),
+        "-rw-r--r-- ./usr/share/doc/svkit/copyright".to_string(),
+        "-rw-r--r-- ./usr/share/man/man7/svkit.7.gz".to_string(),
+    ]);
+    for c in commands() {
+        want.insert(format!("-rwxr-xr-x ./usr/bin/{c}"));
+        want.insert(format!("-rw-r--r-- ./usr/share/man/man8/{c}.8.gz"));
+    }
+    assert_eq!(files, want);
+
+    // Installed with dpkg into a root of its own, whose maintainer scripts
+    // run unchrooted with DPKG_ROOT set. libc6 is not in that root's
+    // database, hence --force-depends.
+    let root = s.join("root");
+    fs::create_dir_all(root.join("var/lib/dpkg/info")).unwrap();
+    fs::create_dir_all(root.join("var/lib/dpkg/updates")).unwrap();
+    fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
+    let (root_arg, log_arg) = (
+        format!("--root={}", root.display()),
+        format!("--log={}", s.join("dpkg.log").display()),
+    );
+    let dpkg = |args: &[&str]| {
+        let base = [
+            &root_arg,
+            &log_arg,
+            "--force-script-chrootless",
+            "--force-not-root",
+        ];
+        tool("dpkg", &[&base[..], args].concat()).unwrap()
+    };
+    let theirs = fake_daemontools(&s.join("daemontools"));
+    assert_eq!(dpkg(&["-i", theirs.to_str().unwrap()]).0, 0);
+    let (code, _, err) = dpkg(&["--force-depends", "-i", deb]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("svkit conflicts with daemontools"), "{err}");
+    assert_eq!(dpkg(&["-r", "daemontools"]).0, 0);
+
+    let (code, _, err) = dpkg(&["--force-depends", "-i", deb]);
+    assert_eq!(code, 0, "{err}");
+    assert!(root.join("service").is_dir(), "postinst made no /service");
+    assert!(same(&root.join("usr/bin/svc"), &from.join("svc")));
+    assert_eq!(dpkg(&["--purge", "svkit"]).0, 0);
+    assert!(!root.join("service").exists() && !root.join("usr/bin/svc").exists());
+}
