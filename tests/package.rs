@@ -227,27 +227,33 @@ fn install_fails_clearly_when_a_listed_binary_was_not_built() {
 }
 
 #[test]
-fn install_usage_errors_exit_100() {
-    let s = Scratch::new("install-usage");
-    for args in [
-        &["--bogus"][..],
-        &["--prefix"],
-        &["--prefix", "usr"],
-        &["--from"],
-    ] {
-        let (code, out, err) = script("install", args, &s.path);
-        assert_eq!(code, 100, "{args:?}: {err}");
+fn usage_errors_exit_100_and_help_exits_0() {
+    let s = Scratch::new("usage");
+    let cases: [(&str, &[&str]); 6] = [
+        ("install", &["--bogus"]),
+        ("install", &["--prefix"]),
+        ("install", &["--prefix", "usr"]),
+        ("install", &["--from"]),
+        ("deb", &["--out"]),
+        ("deb", &["--prefix", "/usr"]),
+    ];
+    for (name, args) in cases {
+        let (code, out, err) = script(name, args, &s.path);
+        assert_eq!(code, 100, "{name} {args:?}: {err}");
+        let usage = format!("\npackage/{name}: usage: package/{name} ");
         assert!(
-            out.is_empty() && err.contains("\npackage/install: usage: package/install "),
-            "{err}"
+            out.is_empty() && err.contains(&usage),
+            "{name} {args:?}: {err}"
         );
     }
-    let (code, out, _) = script("install", &["--help"], &s.path);
-    assert_eq!(code, 0);
-    assert!(
-        out.starts_with("usage: package/install ") && out.contains("--force"),
-        "{out}"
-    );
+    for name in ["install", "deb"] {
+        let (code, out, _) = script(name, &["--help"], &s.path);
+        assert_eq!(code, 0);
+        assert!(
+            out.starts_with(&format!("usage: package/{name} ")) && out.contains("--from"),
+            "{out}"
+        );
+    }
 }
 
 /// The shell scripts under package/, found by their `#!/bin/sh` line.
