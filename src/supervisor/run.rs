@@ -250,7 +250,7 @@ impl Io {
                         PROG,
                         &format_args!(
                             "{s}: no WATCHDOG=1 within {} ms: restarting",
-                            t.watchdog.unwrap_or_default().as_millis()
+                            t.watchdog.unwrap_or_default().as_millis() as u64
                         ),
                     ),
                     Why::Unhealthy { failures } => die::warn(
@@ -266,7 +266,9 @@ impl Io {
                 }
                 None
             }
-            Action::Exit => unreachable!("the loop handles Exit before perform: {m:?}"),
+            // Debug-printing the machine here would link all of core::fmt's
+            // Debug code into every supervise: the loop handles Exit.
+            Action::Exit => unreachable!("the loop handles Exit before perform"),
         }
     }
 
@@ -289,7 +291,7 @@ impl Io {
             let mut e = process::environment(&["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"]);
             e.push(self.notify_env.clone());
             if let Some(t) = settings.watchdog {
-                let usec = format!("WATCHDOG_USEC={}", t.as_micros());
+                let usec = format!("WATCHDOG_USEC={}", t.as_micros() as u64);
                 e.push(CString::new(usec).unwrap_or_default());
                 pid_var = Some("WATCHDOG_PID");
             }
@@ -353,9 +355,14 @@ impl Io {
 
     /// Datagrams on the notify socket: only the service's own processes
     /// (its session) are heard; anything else is dropped unread.
+    // Not inlined: its buffer would otherwise sit in the main loop's frame,
+    // and the stack probe of a frame that large dirties pages of stack in
+    // every supervise, notify or not.
+    #[inline(never)]
     fn read_notify(&mut self, m: &Machine, queue: &mut VecDeque<Event>) {
         let Some(fd) = &self.notify else { return };
-        let mut buf = [0u8; 4096];
+        // sd_notify messages are a few short lines; a longer one is cut.
+        let mut buf = [0u8; 1024];
         // Bounded: a flood must not keep supervise from its other work.
         for _ in 0..64 {
             let (n, sender) = match socket::receive(fd, &mut buf) {

@@ -45,9 +45,22 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 /// At most `max` bytes from the start of a file.
 pub fn read_prefix(path: &Path, max: usize) -> Result<Vec<u8>> {
     let fd = open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
-    let mut v = alloc::vec![0u8; max];
-    let n = fd.read_full(&mut v)?;
-    v.truncate(n);
+    // Grown as needed, not `max` at once: settings files are a few bytes,
+    // and a 4 KB buffer would dirty a heap page in every supervise.
+    let mut v: Vec<u8> = Vec::new();
+    while v.len() < max {
+        if v.len() == v.capacity() {
+            v.reserve((max - v.len()).min(v.len().max(64)));
+        }
+        let room = v.capacity().min(max) - v.len();
+        let start = v.len();
+        v.resize(start + room, 0);
+        let n = fd.read(&mut v[start..])?;
+        v.truncate(start + n);
+        if n == 0 {
+            break;
+        }
+    }
     Ok(v)
 }
 
@@ -212,11 +225,19 @@ pub fn open_cwd() -> Result<Fd> {
 
 /// The current working directory's absolute name.
 pub fn cwd() -> Result<Path> {
-    let mut buf = alloc::vec![0u8; 4096];
-    // SAFETY: getcwd writes at most buf.len() bytes, NUL included.
-    let p = unsafe { libc::getcwd(buf.as_mut_ptr().cast(), buf.len()) };
-    if p.is_null() {
-        return Err(Errno::last());
+    // Small first: a 4 KB buffer would leave a long-lived process one more
+    // dirty heap page.
+    let mut buf = alloc::vec![0u8; 256];
+    loop {
+        // SAFETY: getcwd writes at most buf.len() bytes, NUL included.
+        let p = unsafe { libc::getcwd(buf.as_mut_ptr().cast(), buf.len()) };
+        if !p.is_null() {
+            break;
+        }
+        match Errno::last() {
+            Errno(libc::ERANGE) if buf.len() < 1 << 16 => buf.resize(buf.len() * 2, 0),
+            e => return Err(e),
+        }
     }
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     Ok(Path::new(&buf[..len]))

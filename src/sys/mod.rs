@@ -5,6 +5,7 @@
 //! whose error is the bare `Errno`: the caller says what it was doing.
 
 pub mod account;
+pub mod arena;
 pub mod env;
 pub mod fd;
 pub mod fs;
@@ -97,14 +98,23 @@ pub(crate) fn retry<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
     }
 }
 
-/// The global allocator of every svkit binary: the C library's malloc,
-/// already mapped into the process, so Rust adds no allocator code.
+/// The global allocator of every svkit binary: small blocks from a static
+/// arena (see `arena`), the rest from the C library's malloc, already
+/// mapped into the process, so Rust adds no allocator of its own.
 pub struct Malloc;
 
-// SAFETY: malloc/free/realloc meet GlobalAlloc's contract for alignments up
-// to max_align_t (16 on Linux); larger ones go through posix_memalign.
+static ARENA: arena::Arena = arena::Arena::new();
+
+// SAFETY: the arena hands out disjoint 16-aligned blocks and takes back
+// only its own; malloc/free/realloc meet GlobalAlloc's contract for
+// alignments up to max_align_t (16 on Linux); larger ones go through
+// posix_memalign.
 unsafe impl core::alloc::GlobalAlloc for Malloc {
     unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        let p = ARENA.alloc(layout.size(), layout.align());
+        if !p.is_null() {
+            return p;
+        }
         if layout.align() <= 16 {
             unsafe { libc::malloc(layout.size()) as *mut u8 }
         } else {
@@ -115,11 +125,15 @@ unsafe impl core::alloc::GlobalAlloc for Malloc {
             }
         }
     }
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: core::alloc::Layout) {
-        unsafe { libc::free(ptr as *mut libc::c_void) }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: core::alloc::Layout) {
+        if ARENA.owns(ptr) {
+            unsafe { ARENA.dealloc(ptr, layout.size()) }
+        } else {
+            unsafe { libc::free(ptr as *mut libc::c_void) }
+        }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: core::alloc::Layout, size: usize) -> *mut u8 {
-        if layout.align() <= 16 {
+        if layout.align() <= 16 && !ARENA.owns(ptr) {
             unsafe { libc::realloc(ptr as *mut libc::c_void, size) as *mut u8 }
         } else {
             let new = unsafe {
