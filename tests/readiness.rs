@@ -333,3 +333,28 @@ fn prometheus_output_is_valid_exposition() {
         Err(_) => eprintln!("SKIPPED promtool check: promtool not installed"),
     }
 }
+
+#[test]
+fn a_check_interval_is_the_only_timer_of_an_idle_service() {
+    let s = Scratch::new("check-timer");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    script(web.join("check"), "exit 0");
+    write(web.join("check-interval"), "300000\n");
+    let mut r = Reaper::new();
+    let sup = start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    // Blocked in poll(2) until the first check is due, five minutes on:
+    // one wake-up per interval, nothing in between.
+    let timeout = wait_for("supervise blocked in poll", || {
+        let text = fs::read_to_string(format!("/proc/{sup}/syscall")).ok()?;
+        let f: Vec<&str> = text.split_whitespace().collect();
+        (f.first() == Some(&"7"))
+            .then(|| i64::from_str_radix(f[3].trim_start_matches("0x"), 16).ok())
+            .flatten()
+    });
+    assert!(
+        (290_000..=300_000).contains(&timeout),
+        "poll timeout {timeout} ms"
+    );
+}
