@@ -22,6 +22,13 @@ impl Inotify {
         check(unsafe { libc::inotify_add_watch(self.fd.raw(), path.as_cstr().as_ptr(), mask) })
     }
 
+    /// Stops watching what `watch` returned `wd` for. EINVAL (the watched
+    /// directory is gone, and the kernel dropped its watch) is for the
+    /// caller to judge.
+    pub fn unwatch(&self, wd: i32) -> Result<()> {
+        check(unsafe { libc::inotify_rm_watch(self.fd.raw(), wd) }).map(drop)
+    }
+
     /// What to poll for input.
     pub fn fd(&self) -> &Fd {
         &self.fd

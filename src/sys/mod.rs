@@ -14,6 +14,7 @@ pub mod limits;
 pub mod path;
 pub mod poll;
 pub mod process;
+pub mod program;
 pub mod signal;
 pub mod socket;
 pub mod time;

@@ -1,0 +1,76 @@
+//! Finding the programs svkit starts: the suite's own binaries live beside
+//! the running executable, so they are looked for there before PATH.
+
+use super::{Errno, Path, Result};
+use alloc::vec::Vec;
+use core::ffi::CStr;
+
+/// The running executable, symlinks resolved (/proc/self/exe).
+pub fn own_exe() -> Result<Path> {
+    let mut buf = alloc::vec![0u8; 4096];
+    let link = c"/proc/self/exe";
+    let n = unsafe { libc::readlink(link.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = super::check_size(n)?;
+    // A name as long as the buffer may have been cut short.
+    if n == buf.len() {
+        return Err(Errno(libc::ENAMETOOLONG));
+    }
+    Ok(Path::new(&buf[..n]))
+}
+
+/// Whether `path` is a regular file this process may execute.
+pub fn is_executable(path: &Path) -> bool {
+    // SAFETY: access takes a valid C string and cannot fault.
+    let ok = unsafe { libc::access(path.as_cstr().as_ptr(), libc::X_OK) } == 0;
+    ok && super::fs::stat(path).is_ok_and(|m| m.is_file())
+}
+
+/// The absolute, symlink-free form of an existing `path`.
+pub fn real_path(path: &Path) -> Result<Path> {
+    // SAFETY: a null second argument makes realpath allocate the result,
+    // which is copied and freed here.
+    let p = unsafe { libc::realpath(path.as_cstr().as_ptr(), core::ptr::null_mut()) };
+    if p.is_null() {
+        return Err(Errno::last());
+    }
+    let out = Path::from(unsafe { CStr::from_ptr(p) });
+    unsafe { libc::free(p.cast()) };
+    Ok(out)
+}
+
+/// The value of environment variable `name`, if set.
+pub fn env(name: &CStr) -> Option<Vec<u8>> {
+    // SAFETY: getenv returns null or a pointer into the environment, copied
+    // at once; svkit is single-threaded, so nothing changes it meanwhile.
+    let v = unsafe { libc::getenv(name.as_ptr()) };
+    (!v.is_null()).then(|| unsafe { CStr::from_ptr(v) }.to_bytes().to_vec())
+}
+
+/// Finds suite program `name`: in the directory of the running executable
+/// first, so that another suite's program of the same name on PATH (e.g.
+/// daemontools' supervise) is never started by mistake; then on PATH.
+/// Returns an absolute path, which stays valid after a chdir.
+pub fn locate(name: &str) -> Option<Path> {
+    let beside = own_exe().ok().and_then(|exe| {
+        let b = exe.as_bytes();
+        let dir = &b[..b.iter().rposition(|&c| c == b'/')?];
+        Some(Path::new(dir).join(name))
+    });
+    let path = env(c"PATH").unwrap_or_default();
+    let on_path = path
+        .split(|&c| c == b':')
+        // An empty entry means the current directory, as for execvp.
+        .map(|d| {
+            if d.is_empty() {
+                Path::from(".")
+            } else {
+                Path::new(d)
+            }
+        })
+        .map(|d| d.join(name));
+    beside
+        .into_iter()
+        .chain(on_path)
+        .find(is_executable)
+        .and_then(|p| real_path(&p).ok())
+}
