@@ -19,6 +19,7 @@ pub mod limits;
 pub mod metrics;
 pub mod report;
 pub mod request;
+pub mod scanner;
 pub mod servicedir;
 pub mod status;
 pub mod supervisor;

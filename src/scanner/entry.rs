@@ -1,0 +1,252 @@
+//! One service directory's pair of supervise processes through their
+//! life: started when due, restarted with a back-off when they die, and
+//! taken down in stages, the service before its logger.
+
+use super::notice::Notice;
+use super::{Action, Role, Tree};
+use alloc::vec::Vec;
+use core::time::Duration;
+
+/// A supervise that lived this long is restarted at once when it dies.
+pub const LONG_LIVED: Duration = Duration::from_secs(10);
+/// First restart delay of a supervise that keeps dying; doubles each time.
+pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+/// The longest restart delay.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// How long a service's supervise may take to bring it down and exit.
+pub const STOP_SERVICE: Duration = Duration::from_secs(5);
+/// How long a logger may take to store what is left in its pipe and exit.
+pub const STOP_LOGGER: Duration = Duration::from_secs(3);
+
+/// Where one supervise stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Sup {
+    /// Not running: start it at `due`.
+    Idle {
+        due: Duration,
+    },
+    /// A `Spawn` is out; `Started`, `SpawnFailed` or `Foreign` comes next.
+    Spawning,
+    Up {
+        pid: i32,
+    },
+    /// A supervise scan did not start holds the lock (one left by a
+    /// previous scan): it does the job.
+    Foreign,
+    /// Told to exit; SIGKILLed at `kill_at` if it has not.
+    Stopping {
+        pid: i32,
+        kill_at: Option<Duration>,
+    },
+    /// Gone for good.
+    Done,
+}
+
+/// One supervise and its restart history.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Slot {
+    pub sup: Sup,
+    started: Duration,
+    streak: u32,
+    /// Being supervised by someone else was reported already.
+    told_foreign: bool,
+}
+
+impl Slot {
+    /// A slot in state `sup` at `now`.
+    pub fn new(sup: Sup, now: Duration) -> Slot {
+        Slot {
+            sup,
+            started: now,
+            streak: 0,
+            told_foreign: false,
+        }
+    }
+
+    /// Its supervise was spawned as `pid`.
+    pub fn started(&mut self, pid: i32, now: Duration) {
+        (self.sup, self.started, self.told_foreign) = (Sup::Up { pid }, now, false);
+    }
+
+    /// Its supervise could not be spawned: try again after the back-off.
+    pub fn failed(&mut self, now: Duration) {
+        self.streak += 1;
+        self.started = now;
+        self.sup = Sup::Idle {
+            due: now + backoff(self.streak),
+        };
+    }
+
+    /// Someone else supervises it; true the first time, to be told.
+    pub fn foreign(&mut self) -> bool {
+        self.sup = Sup::Foreign;
+        !core::mem::replace(&mut self.told_foreign, true)
+    }
+
+    /// Its supervise died while wanted: restart it at once after a long
+    /// life, else no sooner than the back-off after its last start.
+    pub fn died(&mut self, now: Duration) {
+        let due = if now.saturating_sub(self.started) >= LONG_LIVED {
+            self.streak = 0;
+            now
+        } else {
+            self.streak += 1;
+            self.started + backoff(self.streak)
+        };
+        self.sup = Sup::Idle { due };
+    }
+}
+
+/// How far an entry is in being taken down.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stage {
+    Live,
+    /// S's supervise is told to exit; the logger keeps reading.
+    StoppingService,
+    /// S's supervise is gone and the pipe's write end closed: the logger
+    /// stores what is left and exits at end of input.
+    StoppingLogger,
+}
+
+/// A service directory scan supervises.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Entry {
+    /// Has a logger, connected by a pipe scan holds.
+    pub log: bool,
+    pub service: Slot,
+    /// `Done` from the start when there is no logger.
+    pub logger: Slot,
+    pub stage: Stage,
+}
+
+/// The restart delay after `streak` short-lived supervise runs in a row.
+fn backoff(streak: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(streak.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    BACKOFF_MIN.saturating_mul(factor).min(BACKOFF_MAX)
+}
+
+impl Entry {
+    /// Whether the entry's stage still wants `role`'s supervise running.
+    pub fn wanted(&self, role: Role) -> bool {
+        match role {
+            Role::Service => self.stage == Stage::Live,
+            Role::Log => self.log && self.stage != Stage::StoppingLogger,
+        }
+    }
+}
+
+/// Moves every entry as far as it can go now: starts what is due, stops
+/// what is no longer wanted, fires stop deadlines, ends finished entries.
+pub fn advance(t: &mut Tree, now: Duration, out: &mut Vec<Action>) {
+    let mut ended = Vec::new();
+    for (name, e) in t.entries.iter_mut() {
+        loop {
+            for role in [Role::Service, Role::Log] {
+                drive(name, e, role, now, out);
+            }
+            match e.stage {
+                Stage::StoppingService if e.service.sup == Sup::Done => {
+                    e.stage = Stage::StoppingLogger;
+                    if e.log {
+                        out.push(Action::CloseWrite {
+                            name: name.to_vec(),
+                        });
+                    }
+                }
+                Stage::StoppingLogger if e.logger.sup == Sup::Done => {
+                    if e.log {
+                        out.push(Action::ClosePipe {
+                            name: name.to_vec(),
+                        });
+                    }
+                    ended.push(name.clone());
+                    break;
+                }
+                Stage::Live | Stage::StoppingService | Stage::StoppingLogger => break,
+            }
+        }
+    }
+    for name in &ended {
+        t.entries.remove(name);
+    }
+    if t.terminating {
+        if t.entries.is_empty() {
+            out.push(Action::Exit);
+        }
+    } else if !ended.is_empty() {
+        out.push(Action::Rescan);
+    }
+}
+
+/// One slot's part of `advance`.
+fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Action>) {
+    let wanted = e.wanted(role);
+    let (piped, s) = match role {
+        Role::Service => (e.log, &mut e.service),
+        Role::Log => (e.log, &mut e.logger),
+    };
+    let name = name.to_vec();
+    match s.sup {
+        Sup::Idle { due } if wanted => {
+            if due <= now {
+                s.sup = Sup::Spawning;
+                out.push(Action::Spawn { name, role, piped });
+            }
+        }
+        Sup::Idle { .. } => s.sup = Sup::Done,
+        Sup::Up { pid } if !wanted => {
+            let bound = match role {
+                Role::Service => STOP_SERVICE,
+                Role::Log => STOP_LOGGER,
+            };
+            s.sup = Sup::Stopping {
+                pid,
+                kill_at: Some(now + bound),
+            };
+            out.push(match role {
+                // SIGTERM is supervise's `dx`, and reaches it even when
+                // the directory, and with it the control FIFO, is gone.
+                Role::Service => Action::Signal {
+                    pid,
+                    signal: libc::SIGTERM,
+                },
+                // Only `x`: the logger stores what is left in the pipe and
+                // exits at end of input, then its supervise exits too.
+                Role::Log => Action::Control {
+                    name,
+                    role,
+                    bytes: b"x",
+                },
+            });
+        }
+        Sup::Foreign if !wanted => {
+            s.sup = Sup::Done;
+            out.push(Action::Control {
+                name,
+                role,
+                bytes: b"dx",
+            });
+        }
+        Sup::Stopping {
+            pid,
+            kill_at: Some(at),
+        } if at <= now => {
+            s.sup = Sup::Stopping { pid, kill_at: None };
+            out.push(Action::Warn(Notice::Killed {
+                name: name.clone(),
+                role,
+            }));
+            out.push(Action::KillRun {
+                name: name.clone(),
+                role,
+            });
+            out.push(Action::Signal {
+                pid,
+                signal: libc::SIGKILL,
+            });
+        }
+        Sup::Up { .. } | Sup::Foreign | Sup::Spawning | Sup::Stopping { .. } | Sup::Done => {}
+    }
+}

@@ -1,0 +1,84 @@
+//! What DIR holds: every name not starting with '.', classified as a
+//! service scan can start, one that cannot start yet, or not a service.
+//! Paths are relative: scan works inside DIR.
+
+use super::Role;
+use crate::sys::{Errno, Path, Result, fs, program};
+use alloc::vec::Vec;
+
+/// Why a name in DIR is not (yet) a service scan can start.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Problem {
+    NotDir,
+    Dangling,
+    NoRun,
+    NotExecutable,
+    Unreadable(Errno),
+}
+
+/// What listing DIR found under one name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Found {
+    /// A service directory with an executable run; `log`: with a logger
+    /// whose run is executable too.
+    Service { log: bool },
+    /// A directory whose `run` (or `log/run`) is missing or unusable: not
+    /// started yet, but a service already supervised keeps running.
+    Waiting(Role, Problem),
+    /// Not a service directory: a known service of this name is removed.
+    Ignored(Problem),
+}
+
+/// Lists the current directory (DIR) and classifies each entry.
+pub fn list() -> Result<Vec<(Vec<u8>, Found)>> {
+    let mut names = fs::list_dir(&Path::from("."))?;
+    names.retain(|n| n.first() != Some(&b'.'));
+    // Directory order is arbitrary; sorted, services start in name order.
+    names.sort();
+    Ok(names
+        .into_iter()
+        .map(|n| {
+            let f = classify(&Path::new(&n));
+            (n, f)
+        })
+        .collect())
+}
+
+/// What one name in DIR is.
+pub fn classify(name: &Path) -> Found {
+    match fs::stat(name) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Found::Ignored(Problem::NotDir),
+        // stat follows symlinks: the name is there, what it points to not.
+        Err(Errno::ENOENT) | Err(Errno(libc::ELOOP)) if fs::lstat(name).is_ok() => {
+            return Found::Ignored(Problem::Dangling);
+        }
+        // Removed since the listing: the next listing will not show it.
+        Err(Errno::ENOENT) => return Found::Ignored(Problem::NotDir),
+        Err(e) => return Found::Waiting(Role::Service, Problem::Unreadable(e)),
+    }
+    if let Err(p) = runnable(name) {
+        return Found::Waiting(Role::Service, p);
+    }
+    let log = name.join("log");
+    match fs::stat(&log) {
+        Ok(m) if m.is_dir() => match runnable(&log) {
+            Ok(()) => Found::Service { log: true },
+            Err(p) => Found::Waiting(Role::Log, p),
+        },
+        // A file named `log`, or none: no logger (as daemontools' svscan).
+        Ok(_) | Err(Errno::ENOENT) => Found::Service { log: false },
+        Err(e) => Found::Waiting(Role::Log, Problem::Unreadable(e)),
+    }
+}
+
+/// Whether service dir `dir` has a `run` that supervise can start.
+fn runnable(dir: &Path) -> core::result::Result<(), Problem> {
+    let run = dir.join("run");
+    match fs::stat(&run) {
+        Err(Errno::ENOENT) => Err(Problem::NoRun),
+        Err(e) => Err(Problem::Unreadable(e)),
+        Ok(_) if program::is_executable(&run) => Ok(()),
+        Ok(_) => Err(Problem::NotExecutable),
+    }
+}

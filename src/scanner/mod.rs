@@ -1,0 +1,291 @@
+//! scan's policy, as a pure machine: `step(tree, event, now)` returns the
+//! next tree and the actions to perform. No syscalls, no clock here or in
+//! `entry.rs`: `listing.rs` reads DIR, `run.rs` spawns and reaps the
+//! supervise processes and feeds back what happened. man/scan.8 describes
+//! the behaviour; this is its definition.
+//!
+//! Each service directory S is an `Entry` with two slots, one per
+//! supervise: S's own and, when S has `log/`, its logger's. An entry that
+//! leaves DIR (or every entry, on SIGTERM) is taken down in stages: S's
+//! supervise first, then the logger once S's is gone, then the pipe closes.
+
+pub mod entry;
+pub mod listing;
+pub mod notice;
+pub mod run;
+#[cfg(test)]
+mod tests;
+
+pub use entry::{Entry, Slot, Stage, Sup};
+pub use listing::{Found, Problem};
+pub use notice::{Notice, dir_of};
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::ffi::c_int;
+use core::time::Duration;
+
+/// Which of an entry's two supervise processes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Role {
+    /// `supervise S`
+    Service,
+    /// `supervise S/log`
+    Log,
+}
+
+/// Everything scan supervises.
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+pub struct Tree {
+    pub entries: BTreeMap<Vec<u8>, Entry>,
+    /// Names warned about, with what was said: each problem is told once.
+    warned: BTreeMap<Vec<u8>, Found>,
+    /// SIGTERM or SIGINT: everything goes down, then scan exits.
+    pub terminating: bool,
+}
+
+/// What happened.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Event {
+    /// DIR was listed: every name not starting with '.', classified.
+    Listed(Vec<(Vec<u8>, Found)>),
+    Started {
+        name: Vec<u8>,
+        role: Role,
+        pid: i32,
+    },
+    /// Could not be spawned (already reported).
+    SpawnFailed {
+        name: Vec<u8>,
+        role: Role,
+    },
+    /// Already supervised by a process scan did not start.
+    Foreign {
+        name: Vec<u8>,
+        role: Role,
+    },
+    /// A control command could not be delivered.
+    ControlFailed {
+        name: Vec<u8>,
+        role: Role,
+    },
+    /// A child was reaped, with its wait status.
+    Exited {
+        pid: i32,
+        status: i32,
+    },
+    Terminate,
+    /// A deadline passed. Harmless when early.
+    Tick,
+}
+
+/// What the I/O loop must do.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Action {
+    /// Start `supervise S` (or `S/log`); with `piped`, S's stdout or its
+    /// logger's stdin is the entry's pipe. Answer with `Started`,
+    /// `SpawnFailed` or `Foreign`.
+    Spawn {
+        name: Vec<u8>,
+        role: Role,
+        piped: bool,
+    },
+    Signal {
+        pid: i32,
+        signal: c_int,
+    },
+    /// Write `bytes` to the supervise's control FIFO; `ControlFailed` if not.
+    Control {
+        name: Vec<u8>,
+        role: Role,
+        bytes: &'static [u8],
+    },
+    /// SIGKILL the service that supervise runs, with its process group.
+    KillRun {
+        name: Vec<u8>,
+        role: Role,
+    },
+    /// Close scan's write end of the pipe: the logger sees end of input.
+    CloseWrite {
+        name: Vec<u8>,
+    },
+    /// Close the pipe altogether.
+    ClosePipe {
+        name: Vec<u8>,
+    },
+    Warn(Notice),
+    /// List DIR again: a name taken down may already be back.
+    Rescan,
+    Exit,
+}
+
+impl Tree {
+    /// Nothing supervised yet.
+    pub fn new() -> Tree {
+        Tree::default()
+    }
+
+    /// The earliest moment something is due; None: nothing, wait forever.
+    pub fn deadline(&self) -> Option<Duration> {
+        let due = |s: &Slot| match s.sup {
+            Sup::Idle { due } => Some(due),
+            Sup::Stopping { kill_at, .. } => kill_at,
+            Sup::Spawning | Sup::Up { .. } | Sup::Foreign | Sup::Done => None,
+        };
+        self.entries
+            .values()
+            .flat_map(|e| [due(&e.service), due(&e.logger)])
+            .flatten()
+            .min()
+    }
+
+    /// The slot of `name`'s `role`, if a spawn is out for it.
+    fn spawning(&mut self, name: &[u8], role: Role) -> Option<&mut Slot> {
+        let e = self.entries.get_mut(name)?;
+        let s = match role {
+            Role::Service => &mut e.service,
+            Role::Log => &mut e.logger,
+        };
+        (s.sup == Sup::Spawning).then_some(s)
+    }
+
+    fn slot_of_pid(&mut self, pid: i32) -> Option<(Vec<u8>, Role, &mut Entry)> {
+        let (name, e) = self.entries.iter_mut().find(|(_, e)| {
+            [e.service.sup, e.logger.sup].iter().any(
+                |s| matches!(s, Sup::Up { pid: p } | Sup::Stopping { pid: p, .. } if *p == pid),
+            )
+        })?;
+        let role = match e.service.sup {
+            Sup::Up { pid: p } | Sup::Stopping { pid: p, .. } if p == pid => Role::Service,
+            _ => Role::Log,
+        };
+        Some((name.clone(), role, e))
+    }
+}
+
+/// The policy: the next tree and what to do, for one event at monotonic
+/// time `now`.
+pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
+    let mut out = Vec::new();
+    match ev {
+        Event::Listed(found) => {
+            if !t.terminating {
+                listed(&mut t, found, now, &mut out);
+            }
+        }
+        Event::Started { name, role, pid } => {
+            if let Some(s) = t.spawning(&name, role) {
+                s.started(pid, now);
+            }
+        }
+        Event::SpawnFailed { name, role } => {
+            if let Some(s) = t.spawning(&name, role) {
+                s.failed(now);
+            }
+        }
+        Event::Foreign { name, role } => {
+            if let Some(s) = t.spawning(&name, role)
+                && s.foreign()
+            {
+                out.push(Action::Warn(Notice::Foreign { name, role }));
+            }
+        }
+        Event::ControlFailed { name, role } => {
+            // The directory is gone with its FIFO: the supervise hears
+            // SIGTERM instead, which it obeys as `dx`.
+            let e = t.entries.get(&name);
+            let s = e.map(|e| {
+                if role == Role::Service {
+                    e.service
+                } else {
+                    e.logger
+                }
+            });
+            if let Some(Sup::Stopping { pid, .. }) = s.map(|s| s.sup) {
+                out.push(Action::Signal {
+                    pid,
+                    signal: libc::SIGTERM,
+                });
+            }
+        }
+        Event::Exited { pid, status } => {
+            if let Some((name, role, e)) = t.slot_of_pid(pid) {
+                let wanted = e.wanted(role);
+                let s = match role {
+                    Role::Service => &mut e.service,
+                    Role::Log => &mut e.logger,
+                };
+                if matches!(s.sup, Sup::Up { .. }) && wanted {
+                    out.push(Action::Warn(Notice::Died { name, role, status }));
+                    s.died(now);
+                } else {
+                    s.sup = Sup::Done;
+                }
+            }
+            // Otherwise an orphan that was reparented to scan: reaped, done.
+        }
+        Event::Terminate => {
+            t.terminating = true;
+            for e in t.entries.values_mut() {
+                if e.stage == Stage::Live {
+                    e.stage = Stage::StoppingService;
+                }
+            }
+        }
+        Event::Tick => {}
+    }
+    entry::advance(&mut t, now, &mut out);
+    (t, out)
+}
+
+fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut Vec<Action>) {
+    let mut present: Vec<&[u8]> = Vec::new();
+    for (name, f) in &found {
+        let known = t.entries.contains_key(name);
+        match f {
+            Found::Service { log } => {
+                present.push(name);
+                let e = t.entries.entry(name.clone()).or_insert_with(|| Entry {
+                    log: *log,
+                    service: Slot::new(Sup::Idle { due: now }, now),
+                    logger: Slot::new(
+                        if *log {
+                            Sup::Idle { due: now }
+                        } else {
+                            Sup::Done
+                        },
+                        now,
+                    ),
+                    stage: Stage::Live,
+                });
+                // Ask again whether the one who supervises it still does.
+                for s in [&mut e.service, &mut e.logger] {
+                    if s.sup == Sup::Foreign && e.stage == Stage::Live {
+                        s.sup = Sup::Idle { due: now };
+                    }
+                }
+            }
+            // Supervised already: a run removed meanwhile is supervise's
+            // to report when it next starts it.
+            Found::Waiting(..) if known => present.push(name),
+            Found::Waiting(..) | Found::Ignored(_) => {
+                if t.warned.get(name) != Some(f) {
+                    t.warned.insert(name.clone(), *f);
+                    out.push(Action::Warn(Notice::Problem {
+                        name: name.clone(),
+                        found: *f,
+                    }));
+                }
+            }
+        }
+    }
+    // A problem that went away is forgotten, so that it is told again
+    // should it come back.
+    t.warned
+        .retain(|n, w| found.iter().any(|(m, f)| m == n && f == w));
+    for (name, e) in t.entries.iter_mut() {
+        if e.stage == Stage::Live && !present.contains(&name.as_slice()) {
+            e.stage = Stage::StoppingService;
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! What scan tells on stderr: one warning per problem, naming the
+//! service as it is named inside DIR (`web`, `web/log`), the way the
+//! supervise processes name theirs on the same stderr.
+
+use super::Role;
+use super::listing::{Found, Problem};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// A warning scan prints.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Notice {
+    Problem {
+        name: Vec<u8>,
+        found: Found,
+    },
+    Died {
+        name: Vec<u8>,
+        role: Role,
+        status: i32,
+    },
+    Foreign {
+        name: Vec<u8>,
+        role: Role,
+    },
+    Killed {
+        name: Vec<u8>,
+        role: Role,
+    },
+}
+
+/// The service dir a role's supervise runs on, relative to DIR.
+pub fn dir_of(name: &[u8], role: Role) -> Vec<u8> {
+    let mut d = name.to_vec();
+    if role == Role::Log {
+        d.extend_from_slice(b"/log");
+    }
+    d
+}
+
+fn show(name: &[u8], role: Role) -> String {
+    String::from_utf8_lossy(&dir_of(name, role)).into_owned()
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Notice::Problem { name, found } => {
+                let (role, p) = match found {
+                    Found::Waiting(role, p) => (*role, *p),
+                    Found::Ignored(p) => (Role::Service, *p),
+                    Found::Service { .. } => return Ok(()),
+                };
+                let why: String = match p {
+                    Problem::NotDir => "not a directory".into(),
+                    Problem::Dangling => "dangling symlink".into(),
+                    Problem::NoRun => format!("{}/run does not exist", show(name, role)),
+                    Problem::NotExecutable => format!("{}/run is not executable", show(name, role)),
+                    Problem::Unreadable(e) => e.desc().into(),
+                };
+                write!(
+                    f,
+                    "unable to supervise {}: {why}",
+                    show(name, Role::Service)
+                )
+            }
+            Notice::Died { name, role, status } => {
+                let how = if libc::WIFSIGNALED(*status) {
+                    format!("killed by signal {}", libc::WTERMSIG(*status))
+                } else {
+                    format!("exited {}", libc::WEXITSTATUS(*status))
+                };
+                write!(f, "supervise {} {how}: restarting it", show(name, *role))
+            }
+            Notice::Foreign { name, role } => write!(
+                f,
+                "{} is supervised by a supervise scan did not start: leaving it to that one",
+                show(name, *role)
+            ),
+            Notice::Killed { name, role } => write!(
+                f,
+                "supervise {} did not exit in time: killed it and its service",
+                show(name, *role)
+            ),
+        }
+    }
+}

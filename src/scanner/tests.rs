@@ -1,0 +1,329 @@
+//! The scan machine, event by event, with the clock fixed by each test.
+
+use super::entry::STOP_SERVICE;
+use super::*;
+use alloc::vec;
+
+const T0: Duration = Duration::from_secs(100);
+
+fn secs(s: u64) -> Duration {
+    T0 + Duration::from_secs(s)
+}
+
+fn n(s: &str) -> Vec<u8> {
+    s.as_bytes().to_vec()
+}
+
+fn listed(items: &[(&str, Found)]) -> Event {
+    Event::Listed(items.iter().map(|(name, f)| (n(name), *f)).collect())
+}
+
+const PLAIN: Found = Found::Service { log: false };
+const LOGGED: Found = Found::Service { log: true };
+
+/// Runs `events` in order at `now`, returning the tree and every action.
+fn run(t: Tree, events: Vec<Event>, now: Duration) -> (Tree, Vec<Action>) {
+    let mut all = Vec::new();
+    let mut t = t;
+    for ev in events {
+        let (next, actions) = step(t, ev, now);
+        t = next;
+        all.extend(actions);
+    }
+    (t, all)
+}
+
+/// A tree supervising `web` (service pid 10, logger pid 11) and `db`
+/// (pid 20, no logger), all started at T0.
+fn running() -> Tree {
+    let (t, actions) = run(
+        Tree::new(),
+        vec![
+            listed(&[("db", PLAIN), ("web", LOGGED)]),
+            Event::Started {
+                name: n("db"),
+                role: Role::Service,
+                pid: 20,
+            },
+            Event::Started {
+                name: n("web"),
+                role: Role::Service,
+                pid: 10,
+            },
+            Event::Started {
+                name: n("web"),
+                role: Role::Log,
+                pid: 11,
+            },
+        ],
+        T0,
+    );
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    t
+}
+
+fn spawn(name: &str, role: Role, piped: bool) -> Action {
+    Action::Spawn {
+        name: n(name),
+        role,
+        piped,
+    }
+}
+
+fn sig(pid: i32, signal: c_int) -> Action {
+    Action::Signal { pid, signal }
+}
+
+#[test]
+fn new_services_start_with_their_logger_on_the_pipe() {
+    let (t, actions) = run(
+        Tree::new(),
+        vec![listed(&[("db", PLAIN), ("web", LOGGED)])],
+        T0,
+    );
+    assert_eq!(
+        actions,
+        [
+            spawn("db", Role::Service, false),
+            spawn("web", Role::Service, true),
+            spawn("web", Role::Log, true)
+        ]
+    );
+    // Spawning: a second listing must not spawn them twice.
+    let (_, again) = step(t, listed(&[("db", PLAIN), ("web", LOGGED)]), T0);
+    assert_eq!(again, []);
+}
+
+#[test]
+fn a_problem_is_told_once_and_again_after_it_went_away() {
+    let bad = Found::Ignored(Problem::NotDir);
+    let (t, first) = step(Tree::new(), listed(&[("notes", bad)]), T0);
+    assert_eq!(
+        first,
+        [Action::Warn(Notice::Problem {
+            name: n("notes"),
+            found: bad
+        })]
+    );
+    let (t, second) = step(t, listed(&[("notes", bad)]), secs(60));
+    assert_eq!(second, [], "told once, not every rescan");
+    let (t, _) = step(t, listed(&[]), secs(120));
+    let (_, back) = step(t, listed(&[("notes", bad)]), secs(180));
+    assert_eq!(back.len(), 1, "it came back: told again");
+}
+
+#[test]
+fn a_dir_waiting_for_its_run_is_not_started_but_a_running_one_keeps_running() {
+    let waiting = Found::Waiting(Role::Service, Problem::NoRun);
+    let (t, actions) = step(Tree::new(), listed(&[("new", waiting)]), T0);
+    assert!(matches!(actions[..], [Action::Warn(_)]), "{actions:?}");
+    assert!(t.entries.is_empty());
+    let (t, actions) = step(
+        running(),
+        listed(&[("db", waiting), ("web", LOGGED)]),
+        secs(1),
+    );
+    assert_eq!(actions, [], "db's run was removed: supervise keeps it");
+    assert_eq!(t.entries[&n("db")].stage, Stage::Live);
+}
+
+#[test]
+fn a_dead_supervise_restarts_at_once_after_a_long_life_later_after_a_short_one() {
+    let died = |pid| Event::Exited { pid, status: 9 };
+    let (t, actions) = step(running(), died(20), secs(30));
+    assert_eq!(actions[1..], [spawn("db", Role::Service, false)]);
+    assert!(matches!(actions[0], Action::Warn(Notice::Died { .. })));
+    let (t, _) = step(
+        t,
+        Event::Started {
+            name: n("db"),
+            role: Role::Service,
+            pid: 21,
+        },
+        secs(30),
+    );
+    // Dies again at once: one second after its start, then two.
+    let (t, actions) = step(t, died(21), secs(30));
+    assert_eq!(actions.len(), 1, "only the warning: {actions:?}");
+    assert_eq!(t.deadline(), Some(secs(31)));
+    let (t, actions) = step(t, Event::Tick, secs(31));
+    assert_eq!(actions, [spawn("db", Role::Service, false)]);
+    let (t, _) = step(
+        t,
+        Event::Started {
+            name: n("db"),
+            role: Role::Service,
+            pid: 22,
+        },
+        secs(31),
+    );
+    let (t, _) = step(t, died(22), secs(31));
+    assert_eq!(t.deadline(), Some(secs(33)), "the delay doubles");
+}
+
+#[test]
+fn a_failed_spawn_is_retried_after_a_delay_not_in_a_loop() {
+    let (t, _) = step(Tree::new(), listed(&[("db", PLAIN)]), T0);
+    let (t, actions) = step(
+        t,
+        Event::SpawnFailed {
+            name: n("db"),
+            role: Role::Service,
+        },
+        T0,
+    );
+    assert_eq!(actions, []);
+    assert_eq!(t.deadline(), Some(secs(1)));
+}
+
+#[test]
+fn a_foreign_supervise_is_told_once_and_asked_about_again_on_rescan() {
+    let (t, _) = step(Tree::new(), listed(&[("db", PLAIN)]), T0);
+    let foreign = || Event::Foreign {
+        name: n("db"),
+        role: Role::Service,
+    };
+    let (t, actions) = step(t, foreign(), T0);
+    assert_eq!(actions.len(), 1);
+    assert_eq!(t.deadline(), None, "no retry timer: nothing to do");
+    let (t, actions) = step(t, listed(&[("db", PLAIN)]), secs(60));
+    assert_eq!(actions, [spawn("db", Role::Service, false)]);
+    let (_, actions) = step(t, foreign(), secs(60));
+    assert_eq!(actions, [], "told once");
+}
+
+#[test]
+fn a_removed_service_goes_down_before_its_logger_then_the_pipe_closes() {
+    let (t, actions) = step(running(), listed(&[("db", PLAIN)]), secs(1));
+    assert_eq!(
+        actions,
+        [sig(10, libc::SIGTERM)],
+        "the logger keeps reading"
+    );
+    let (t, actions) = step(t, Event::Exited { pid: 10, status: 0 }, secs(2));
+    assert_eq!(
+        actions,
+        [
+            Action::CloseWrite { name: n("web") },
+            Action::Control {
+                name: n("web"),
+                role: Role::Log,
+                bytes: b"x"
+            }
+        ],
+        "no d: the logger stores what is left and exits at end of input"
+    );
+    let (t, actions) = step(t, Event::Exited { pid: 11, status: 0 }, secs(3));
+    assert_eq!(
+        actions,
+        [Action::ClosePipe { name: n("web") }, Action::Rescan]
+    );
+    assert!(!t.entries.contains_key(&n("web")));
+}
+
+#[test]
+fn a_logger_whose_fifo_is_gone_gets_sigterm() {
+    let (t, _) = step(running(), listed(&[("db", PLAIN)]), secs(1));
+    let (t, _) = step(t, Event::Exited { pid: 10, status: 0 }, secs(2));
+    let (_, actions) = step(
+        t,
+        Event::ControlFailed {
+            name: n("web"),
+            role: Role::Log,
+        },
+        secs(2),
+    );
+    assert_eq!(actions, [sig(11, libc::SIGTERM)]);
+}
+
+#[test]
+fn a_supervise_that_does_not_stop_in_time_is_killed_with_its_service() {
+    let (t, _) = step(running(), listed(&[("web", LOGGED)]), secs(1));
+    assert_eq!(t.deadline(), Some(secs(1) + STOP_SERVICE));
+    let (t, actions) = step(t, Event::Tick, secs(1) + STOP_SERVICE);
+    assert_eq!(
+        actions[1..],
+        [
+            Action::KillRun {
+                name: n("db"),
+                role: Role::Service
+            },
+            sig(20, libc::SIGKILL)
+        ]
+    );
+    assert_eq!(t.deadline(), None, "killed once");
+}
+
+#[test]
+fn terminate_stops_everything_then_exits() {
+    let (t, actions) = step(running(), Event::Terminate, secs(1));
+    assert_eq!(actions, [sig(20, libc::SIGTERM), sig(10, libc::SIGTERM)]);
+    let (t, actions) = step(t, listed(&[("new", PLAIN)]), secs(1));
+    assert_eq!(actions, [], "nothing new starts while stopping");
+    let (t, _) = step(t, Event::Exited { pid: 20, status: 0 }, secs(2));
+    let (t, _) = step(t, Event::Exited { pid: 10, status: 0 }, secs(2));
+    let (_, actions) = step(t, Event::Exited { pid: 11, status: 0 }, secs(2));
+    assert_eq!(
+        actions,
+        [Action::ClosePipe { name: n("web") }, Action::Exit]
+    );
+    let (_, actions) = step(Tree::new(), Event::Terminate, T0);
+    assert_eq!(actions, [Action::Exit], "nothing to stop");
+}
+
+#[test]
+fn a_supervise_started_after_terminate_is_stopped_too() {
+    let (t, _) = step(Tree::new(), listed(&[("db", PLAIN)]), T0);
+    let (t, actions) = step(t, Event::Terminate, T0);
+    assert_eq!(actions, []);
+    let (_, actions) = step(
+        t,
+        Event::Started {
+            name: n("db"),
+            role: Role::Service,
+            pid: 5,
+        },
+        T0,
+    );
+    assert_eq!(actions, [sig(5, libc::SIGTERM)]);
+}
+
+#[test]
+fn orphans_reaped_by_scan_change_nothing() {
+    let before = running();
+    let (after, actions) = step(
+        before.clone(),
+        Event::Exited {
+            pid: 999,
+            status: 0,
+        },
+        T0,
+    );
+    assert_eq!((after, actions), (before, vec![]));
+}
+
+#[test]
+fn a_foreign_supervise_of_a_removed_dir_is_told_dx() {
+    let (t, _) = step(Tree::new(), listed(&[("db", PLAIN)]), T0);
+    let (t, _) = step(
+        t,
+        Event::Foreign {
+            name: n("db"),
+            role: Role::Service,
+        },
+        T0,
+    );
+    let (t, actions) = step(t, listed(&[]), secs(1));
+    assert_eq!(
+        actions,
+        [
+            Action::Control {
+                name: n("db"),
+                role: Role::Service,
+                bytes: b"dx"
+            },
+            Action::Rescan
+        ]
+    );
+    assert!(t.entries.is_empty());
+}
