@@ -292,3 +292,106 @@ pub fn outcome(o: &Output) -> (i32, String, String) {
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
 }
+
+/// The children of `pid`, from /proc (every thread's list).
+pub fn children(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let list = fs::read_to_string(t.path().join("children")).unwrap_or_default();
+        out.extend(
+            list.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    out
+}
+
+/// The command line of `pid`, one string per argument; empty once gone.
+pub fn cmdline(pid: i32) -> Vec<String> {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .unwrap_or_default()
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+/// Whether `pid` sleeps in poll(2): an event loop with nothing to do.
+pub fn idle_in_poll(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.contains("poll"))
+}
+
+/// A process tree started by a test (scan, or unshare running scan),
+/// with its stderr in a file. On drop every process in the tree is
+/// stopped, then SIGKILLed, by pid: found through /proc before any dies,
+/// so none is reparented out of reach and none restarts another.
+pub struct Tree {
+    pub child: Child,
+    pub pid: i32,
+    pub stderr: PathBuf,
+}
+
+impl Tree {
+    /// Starts `cmd` with stdin from /dev/null and stderr to `stderr`.
+    pub fn spawn(cmd: &mut Command, stderr: PathBuf) -> Tree {
+        let err = fs::File::create(&stderr).unwrap();
+        let child = cmd.stdin(Stdio::null()).stderr(err).spawn().unwrap();
+        Tree {
+            pid: child.id() as i32,
+            child,
+            stderr,
+        }
+    }
+
+    /// Starts svkit's scan on `dir`, its stderr in `dir.err` beside it.
+    pub fn scan(dir: &Path) -> Tree {
+        Tree::spawn(
+            Command::new(bin("scan")).arg(dir),
+            dir.with_extension("err"),
+        )
+    }
+
+    /// What the tree wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Every process below the root, found now.
+    pub fn descendants(&self) -> Vec<i32> {
+        let mut all = Vec::new();
+        let mut next = vec![self.pid];
+        while let Some(p) = next.pop() {
+            for c in children(p) {
+                all.push(c);
+                next.push(c);
+            }
+        }
+        all
+    }
+
+    /// Waits for the root to exit and returns its status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let child = &mut self.child;
+        wait_for("the process to exit", || child.try_wait().unwrap())
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let mut seen = Vec::new();
+        let mut next = vec![self.pid];
+        while let Some(p) = next.pop() {
+            kill(p, libc::SIGSTOP);
+            seen.push(p);
+            next.extend(children(p).into_iter().filter(|c| !seen.contains(c)));
+        }
+        for p in seen {
+            kill(p, libc::SIGKILL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,365 @@
+//! scan, run for real on scratch service trees with svkit's supervise.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, symlink};
+use std::path::Path;
+use std::process::Command;
+
+/// A logger that appends its input to `main.log` in its log dir.
+const CAT_LOGGER: &str = "exec cat >> main.log";
+
+/// The pid of the supervise that `tree` runs on `dir` (relative to DIR).
+fn supervise_of(tree: &Tree, dir: &str) -> Option<i32> {
+    children(tree.pid)
+        .into_iter()
+        .find(|&p| cmdline(p) == ["supervise", dir])
+}
+
+/// Waits until `tree` has a supervise on `dir` other than `not`.
+fn wait_supervise(tree: &Tree, dir: &str, not: i32) -> i32 {
+    wait_for(&format!("supervise {dir}"), || {
+        supervise_of(tree, dir).filter(|&p| p != not)
+    })
+}
+
+/// Makes service dir `dir` with `run`, and a logger with `log` if given.
+fn service(dir: &Path, run: &str, log: Option<&str>) {
+    script(dir.join("run"), run);
+    if let Some(log) = log {
+        script(dir.join("log/run"), log);
+    }
+}
+
+#[test]
+fn service_output_reaches_its_logger() {
+    let s = Scratch::new("scan-log");
+    let dir = s.join("service");
+    service(
+        &dir.join("web"),
+        "echo hello from web; exec sleep 1000",
+        Some(CAT_LOGGER),
+    );
+    let tree = Tree::scan(&dir);
+    let log = dir.join("web/log/main.log");
+    wait_for("the line in the log", || {
+        (lines(&log) == ["hello from web"]).then_some(())
+    });
+    wait_supervise(&tree, "web", 0);
+    wait_supervise(&tree, "web/log", 0);
+    assert_eq!(tree.stderr(), "");
+}
+
+#[test]
+fn killing_the_logger_and_its_supervise_loses_no_line() {
+    let s = Scratch::new("scan-nolost");
+    let dir = s.join("service");
+    let web = dir.join("web");
+    // Lines keep coming while the logger is killed and restarted (a
+    // second later: both its run and its supervise were short-lived).
+    service(
+        &web,
+        "i=0; while [ $i -lt 400 ]; do echo line $i; i=$((i+1)); sleep 0.01; done
+         echo done > ../web-finished; exec sleep 1000",
+        Some(CAT_LOGGER),
+    );
+    let tree = Tree::scan(&dir);
+    let log = web.join("log/main.log");
+    let logdir = web.join("log");
+    let mut killed = 0;
+    for round in 1..=2 {
+        let logger = wait_up_quiet(&logdir, killed);
+        wait_for("lines to be stored", || {
+            (lines(&log).len() >= 60 * round).then_some(())
+        });
+        assert!(
+            !dir.join("web-finished").exists(),
+            "the writer was too fast for this test"
+        );
+        if round == 2 {
+            // The supervise held the pipe's read end as its stdin too:
+            // with both gone, only scan's copy keeps the writer from EPIPE
+            // and what it writes meanwhile from being lost.
+            kill(wait_supervise(&tree, "web/log", 0), libc::SIGKILL);
+        }
+        kill(logger, libc::SIGKILL);
+        killed = logger;
+    }
+    wait_for("the writer to finish", || {
+        dir.join("web-finished").exists().then_some(())
+    });
+    let expected: Vec<String> = (0..400).map(|i| format!("line {i}")).collect();
+    wait_for("every line stored", || {
+        (lines(&log).len() >= 400).then_some(())
+    });
+    assert_eq!(lines(&log), expected);
+}
+
+/// Like `wait_up`, for a service the tree's guard cleans up.
+fn wait_up_quiet(dir: &Path, not: i32) -> i32 {
+    wait_for("the service to be up", || {
+        let p = status_pid(dir);
+        (p != 0 && p != not).then_some(p)
+    })
+}
+
+#[test]
+fn a_new_service_dir_runs_at_once() {
+    let s = Scratch::new("scan-new");
+    let dir = s.join("service");
+    fs::create_dir_all(&dir).unwrap();
+    let tree = Tree::scan(&dir);
+    wait_for("scan to wait", || idle_in_poll(tree.pid).then_some(()));
+    // The usual way: prepared under a dot name, then renamed into place.
+    service(&dir.join(".web"), "exec sleep 1000", None);
+    fs::rename(dir.join(".web"), dir.join("web")).unwrap();
+    // The deadline (20 s) is far below the 60 s safety rescan: only
+    // inotify can make it.
+    wait_up_quiet(&dir.join("web"), 0);
+    // Made in place: run appears after the directory, then becomes
+    // executable; scan watches the dir until then.
+    fs::create_dir(dir.join("db")).unwrap();
+    wait_for("the warning", || {
+        tree.stderr()
+            .contains("db/run does not exist")
+            .then_some(())
+    });
+    fs::write(dir.join("db/run"), "#!/bin/sh\nexec sleep 1000\n").unwrap();
+    wait_for("the second warning", || {
+        tree.stderr()
+            .contains("db/run is not executable")
+            .then_some(())
+    });
+    let mut p = fs::metadata(dir.join("db/run")).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut p, 0o755);
+    fs::set_permissions(dir.join("db/run"), p).unwrap();
+    wait_up_quiet(&dir.join("db"), 0);
+}
+
+#[test]
+fn a_killed_supervise_is_restarted_and_adopts_the_running_service() {
+    let s = Scratch::new("scan-kill9");
+    let dir = s.join("service");
+    let web = dir.join("web");
+    service(&web, "echo $$ >> ../starts; exec sleep 1000", None);
+    let tree = Tree::scan(&dir);
+    let run = wait_up_quiet(&web, 0);
+    let sup = wait_supervise(&tree, "web", 0);
+    let status_ino = fs::metadata(web.join("supervise/status")).unwrap().ino();
+    kill(sup, libc::SIGKILL);
+    let new = wait_supervise(&tree, "web", sup);
+    // The new supervise has published its status and gone back to wait:
+    // had it started a second run, that run would be its child by now.
+    wait_for("the new supervise to settle", || {
+        let ino = fs::metadata(web.join("supervise/status")).ok()?.ino();
+        (ino != status_ino && idle_in_poll(new)).then_some(())
+    });
+    assert_eq!(children(new), Vec::<i32>::new(), "no second run");
+    assert_eq!(status_pid(&web), run);
+    assert!(alive(run));
+    assert_eq!(lines(&dir.join("starts")), [run.to_string()]);
+    assert!(
+        tree.stderr()
+            .contains("scan: warning: supervise web killed by signal 9: restarting it\n"),
+        "{}",
+        tree.stderr()
+    );
+}
+
+#[test]
+fn a_removed_dir_has_its_service_and_logger_stopped() {
+    let s = Scratch::new("scan-removed");
+    let dir = s.join("service");
+    service(&dir.join("web"), "exec sleep 1000", Some(CAT_LOGGER));
+    service(&dir.join("db"), "exec sleep 1000", None);
+    let tree = Tree::scan(&dir);
+    let run = wait_up_quiet(&dir.join("web"), 0);
+    let logger = wait_up_quiet(&dir.join("web/log"), 0);
+    let db = wait_up_quiet(&dir.join("db"), 0);
+    let sups = [
+        wait_supervise(&tree, "web", 0),
+        wait_supervise(&tree, "web/log", 0),
+    ];
+    fs::rename(dir.join("web"), s.join("web-gone")).unwrap();
+    wait_for("web's processes to be gone", || {
+        [run, logger, sups[0], sups[1]]
+            .iter()
+            .all(|&p| !alive(p))
+            .then_some(())
+    });
+    assert!(alive(db), "the rest keeps running");
+    assert_eq!(supervise_of(&tree, "web"), None, "not restarted");
+}
+
+#[test]
+fn sigterm_stops_services_before_their_loggers_and_exits_0() {
+    let s = Scratch::new("scan-term");
+    let dir = s.join("service");
+    let events = s.join("events");
+    let ev = events.display();
+    // The service's last words pass through the pipe after it got TERM:
+    // they are stored only if the logger outlives it and drains the pipe.
+    service(
+        &dir.join("web"),
+        &format!(
+            "trap 'echo last words; echo service-term >> {ev}; exit 0' TERM
+             echo first words
+             while :; do sleep 1000 & wait; done"
+        ),
+        Some(&format!("cat >> main.log; echo logger-eof >> {ev}")),
+    );
+    service(&dir.join("db"), "exec sleep 1000", None);
+    let mut tree = Tree::scan(&dir);
+    let log = dir.join("web/log/main.log");
+    wait_for("the first words", || (lines(&log).len() == 1).then_some(()));
+    let db = wait_up_quiet(&dir.join("db"), 0);
+    let all = tree.descendants();
+    kill(tree.pid, libc::SIGTERM);
+    let status = tree.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", tree.stderr());
+    assert_eq!(lines(&log), ["first words", "last words"]);
+    assert_eq!(lines(&events), ["service-term", "logger-eof"]);
+    assert!(!alive(db));
+    let left: Vec<i32> = all.into_iter().filter(|&p| alive(p)).collect();
+    assert_eq!(left, Vec::<i32>::new(), "nothing outlives scan");
+    assert_eq!(tree.stderr(), "");
+}
+
+#[test]
+fn as_pid_1_of_a_pid_namespace_scan_reaps_orphans_and_stops_on_sigterm() {
+    let probe = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: unshare --pid --fork --mount-proc does not work here: {probe:?}");
+        return;
+    }
+    let s = Scratch::new("scan-pid1");
+    let dir = s.join("service");
+    let release = s.join("release");
+    // A double fork: the inner shell exits at once, so its child is an
+    // orphan, reparented to pid 1, scan; it lives until `release` exists.
+    service(
+        &dir.join("web"),
+        &format!(
+            "sh -c '(while [ ! -e {} ]; do sleep 0.05; done) & exit 0'; exec sleep 1000",
+            release.display()
+        ),
+        None,
+    );
+    let mut ns = Tree::spawn(
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc"])
+            .arg(bin("scan"))
+            .arg(&dir),
+        s.join("scan.err"),
+    );
+    let scan = wait_for("scan in the namespace", || {
+        children(ns.pid)
+            .into_iter()
+            .find(|&p| cmdline(p).first().is_some_and(|a| a.ends_with("scan")))
+    });
+    let nspid = fs::read_to_string(format!("/proc/{scan}/status")).unwrap();
+    assert!(
+        nspid
+            .lines()
+            .any(|l| l.starts_with("NSpid:") && l.ends_with("\t1")),
+        "scan is pid 1 there: {nspid}"
+    );
+    let orphan = wait_for("the orphan to be scan's child", || {
+        children(scan)
+            .into_iter()
+            .find(|&p| cmdline(p).iter().any(|a| a.contains("release")))
+    });
+    fs::write(&release, "").unwrap();
+    // Not reaped, it would stay a zombie child of scan for ever.
+    wait_for("the orphan to be reaped", || {
+        (!Path::new(&format!("/proc/{orphan}")).exists()).then_some(())
+    });
+    wait_up_quiet(&dir.join("web"), 0);
+    kill(scan, libc::SIGTERM);
+    let status = ns.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", ns.stderr());
+    assert_eq!(ns.stderr(), "");
+}
+
+#[test]
+fn bad_entries_are_warned_about_once_and_the_rest_runs() {
+    let s = Scratch::new("scan-bad");
+    let dir = s.join("service");
+    service(&dir.join("web"), "exec sleep 1000", None);
+    fs::write(dir.join("notes.txt"), "").unwrap();
+    symlink("/nonexistent/svkit", dir.join("dangling")).unwrap();
+    fs::create_dir(dir.join("norun")).unwrap();
+    service(&dir.join("nolog"), "exec sleep 1000", None);
+    fs::create_dir(dir.join("nolog/log")).unwrap();
+    fs::create_dir(dir.join(".hidden")).unwrap();
+    let tree = Tree::scan(&dir);
+    wait_up_quiet(&dir.join("web"), 0);
+    // Two more listings, by SIGHUP and by a new dir: nothing told twice.
+    for (n, sync) in ["sync1", "sync2"].iter().enumerate() {
+        if n == 0 {
+            kill(tree.pid, libc::SIGHUP);
+        }
+        // Prepared under a dot name: half-made, it would be warned about.
+        let hidden = dir.join(format!(".{sync}"));
+        service(&hidden, "exec sleep 1000", None);
+        fs::rename(&hidden, dir.join(sync)).unwrap();
+        wait_up_quiet(&dir.join(sync), 0);
+    }
+    assert_eq!(
+        tree.stderr(),
+        "scan: warning: unable to supervise dangling: dangling symlink\n\
+         scan: warning: unable to supervise nolog: nolog/log/run does not exist\n\
+         scan: warning: unable to supervise norun: norun/run does not exist\n\
+         scan: warning: unable to supervise notes.txt: not a directory\n"
+    );
+    assert!(!dir.join(".hidden/supervise").exists());
+}
+
+#[test]
+fn a_missing_dir_exits_111() {
+    let s = Scratch::new("scan-missing");
+    let (code, _, err) = call("scan", &["nope"], &s.path);
+    assert_eq!(code, 111);
+    assert_eq!(
+        err,
+        "scan: fatal: unable to chdir to nope: No such file or directory\n"
+    );
+    let (code, _, err) = call("scan", &["a", "b"], &s.path);
+    assert_eq!(code, 100);
+    assert_eq!(
+        err,
+        "scan: fatal: unexpected argument b\nscan: usage: scan [dir]\n"
+    );
+}
+
+#[test]
+fn the_supervise_beside_scan_is_used_not_one_on_path() {
+    let s = Scratch::new("scan-which");
+    let fake = s.join("bin/supervise");
+    script(
+        &fake,
+        &format!("touch {}; exec sleep 1000", s.join("fake-ran").display()),
+    );
+    let dir = s.join("service");
+    service(&dir.join("web"), "exec sleep 1000", None);
+    let path = format!(
+        "{}:{}",
+        s.join("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let tree = Tree::spawn(
+        Command::new(bin("scan")).arg(&dir).env("PATH", path),
+        s.join("scan.err"),
+    );
+    wait_up_quiet(&dir.join("web"), 0);
+    let sup = wait_supervise(&tree, "web", 0);
+    assert_eq!(
+        fs::read_link(format!("/proc/{sup}/exe")).unwrap(),
+        bin("supervise").canonicalize().unwrap()
+    );
+    assert!(!s.join("fake-ran").exists());
+}
