@@ -363,3 +363,35 @@ fn the_supervise_beside_scan_is_used_not_one_on_path() {
     );
     assert!(!s.join("fake-ran").exists());
 }
+
+#[test]
+fn without_a_supervise_beside_it_scan_says_which_one_it_takes_from_path() {
+    let s = Scratch::new("scan-path");
+    let alone = s.join("alone/scan");
+    fs::create_dir_all(alone.parent().unwrap()).unwrap();
+    fs::copy(bin("scan"), &alone).unwrap();
+    let fake = s.join("bin/supervise");
+    let ran = s.join("fake-ran");
+    script(
+        &fake,
+        &format!("echo \"$@\" >> {}; exec sleep 1000", ran.display()),
+    );
+    let dir = s.join("service");
+    service(&dir.join("web"), "exec sleep 1000", None);
+    let tree = Tree::spawn(
+        Command::new(&alone)
+            .arg(&dir)
+            .env("PATH", format!("{}:/usr/bin:/bin", s.join("bin").display())),
+        s.join("scan.err"),
+    );
+    wait_for("the fake supervise to run", || {
+        (lines(&ran) == ["web"]).then_some(())
+    });
+    assert_eq!(
+        tree.stderr(),
+        format!(
+            "scan: warning: no supervise beside scan's executable: using {} from PATH\n",
+            fake.display()
+        )
+    );
+}

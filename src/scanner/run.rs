@@ -79,11 +79,23 @@ pub fn scan(dir: Path) -> Result<(), Error> {
 
 impl Io {
     fn open(dir: &Path) -> Result<Io, Error> {
-        // Found before the chdir: a relative PATH entry means the caller's
-        // directory.
-        let supervise = program::locate("supervise").ok_or_else(|| {
-            Error::other("find supervise", "not beside scan's executable nor on PATH")
-        })?;
+        // Never another suite's supervise by accident (daemontools' may be
+        // first on PATH): the one installed with scan, else PATH, said so.
+        let supervise = match program::beside_own_exe("supervise") {
+            Some(p) => p,
+            // Before the chdir: a relative PATH entry means the caller's
+            // directory.
+            None => {
+                let p = program::on_path("supervise").ok_or_else(|| {
+                    Error::other("find supervise", "not beside scan's executable nor on PATH")
+                })?;
+                die::warn(
+                    PROG,
+                    &format_args!("no supervise beside scan's executable: using {p} from PATH"),
+                );
+                p
+            }
+        };
         fs::chdir(dir).doing(|| format!("chdir to {dir}"))?;
         // Orphans of the services come to us, to be reaped: pid 1 gets
         // them anyway.

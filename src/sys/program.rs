@@ -46,19 +46,22 @@ pub fn env(name: &CStr) -> Option<Vec<u8>> {
     (!v.is_null()).then(|| unsafe { CStr::from_ptr(v) }.to_bytes().to_vec())
 }
 
-/// Finds suite program `name`: in the directory of the running executable
-/// first, so that another suite's program of the same name on PATH (e.g.
-/// daemontools' supervise) is never started by mistake; then on PATH.
-/// Returns an absolute path, which stays valid after a chdir.
-pub fn locate(name: &str) -> Option<Path> {
-    let beside = own_exe().ok().and_then(|exe| {
-        let b = exe.as_bytes();
-        let dir = &b[..b.iter().rposition(|&c| c == b'/')?];
-        Some(Path::new(dir).join(name))
-    });
+/// Suite program `name` in the directory of the running executable, where
+/// the suite installs its programs together: absolute, so it stays valid
+/// after a chdir.
+pub fn beside_own_exe(name: &str) -> Option<Path> {
+    let exe = own_exe().ok()?;
+    let b = exe.as_bytes();
+    let dir = &b[..b.iter().rposition(|&c| c == b'/')?];
+    let p = Path::new(dir).join(name);
+    is_executable(&p).then_some(p)
+}
+
+/// The first executable `name` on PATH, made absolute (a relative PATH
+/// entry means the directory we are in now).
+pub fn on_path(name: &str) -> Option<Path> {
     let path = env(c"PATH").unwrap_or_default();
-    let on_path = path
-        .split(|&c| c == b':')
+    path.split(|&c| c == b':')
         // An empty entry means the current directory, as for execvp.
         .map(|d| {
             if d.is_empty() {
@@ -67,10 +70,7 @@ pub fn locate(name: &str) -> Option<Path> {
                 Path::new(d)
             }
         })
-        .map(|d| d.join(name));
-    beside
-        .into_iter()
-        .chain(on_path)
+        .map(|d| d.join(name))
         .find(is_executable)
         .and_then(|p| real_path(&p).ok())
 }
