@@ -395,3 +395,39 @@ fn without_a_supervise_beside_it_scan_says_which_one_it_takes_from_path() {
         )
     );
 }
+
+#[test]
+fn an_unreadable_dir_is_warned_about_and_the_rest_runs() {
+    // Root reads every directory: run scan as nobody, where setpriv is.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: not root, cannot make a tree for nobody");
+        return;
+    }
+    let s = Scratch::new("scan-unreadable");
+    let dir = s.join("service");
+    service(&dir.join("web"), "exec sleep 1000", None);
+    service(&dir.join("locked"), "exec sleep 1000", None);
+    let nobody = 65534;
+    for p in [&dir, &dir.join("web"), &dir.join("web/run")] {
+        std::os::unix::fs::chown(p, Some(nobody), Some(nobody)).unwrap();
+    }
+    let mut p = fs::metadata(dir.join("locked")).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut p, 0o700);
+    fs::set_permissions(dir.join("locked"), p).unwrap();
+    let mut setpriv = Command::new("setpriv");
+    setpriv
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin("scan"))
+        .arg(&dir);
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: setpriv is not installed");
+        return;
+    }
+    let tree = Tree::spawn(&mut setpriv, s.join("scan.err"));
+    wait_up_quiet(&dir.join("web"), 0);
+    wait_for("the warning", || (!tree.stderr().is_empty()).then_some(()));
+    assert_eq!(
+        tree.stderr(),
+        "scan: warning: unable to supervise locked: Permission denied\n"
+    );
+}
