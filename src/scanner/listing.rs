@@ -37,31 +37,28 @@ pub fn list() -> Result<Vec<(Vec<u8>, Found)>> {
     names.sort();
     Ok(names
         .into_iter()
-        .map(|n| {
-            let f = classify(&Path::new(&n));
-            (n, f)
-        })
+        .filter_map(|n| classify(&Path::new(&n)).map(|f| (n, f)))
         .collect())
 }
 
-/// What one name in DIR is.
-pub fn classify(name: &Path) -> Found {
+/// What one name in DIR is; None when it has gone since the listing (the
+/// next listing will not show it).
+pub fn classify(name: &Path) -> Option<Found> {
     match fs::stat(name) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => return Found::Ignored(Problem::NotDir),
+        Ok(_) => return Some(Found::Ignored(Problem::NotDir)),
         // stat follows symlinks: the name is there, what it points to not.
         Err(Errno::ENOENT) | Err(Errno(libc::ELOOP)) if fs::lstat(name).is_ok() => {
-            return Found::Ignored(Problem::Dangling);
+            return Some(Found::Ignored(Problem::Dangling));
         }
-        // Removed since the listing: the next listing will not show it.
-        Err(Errno::ENOENT) => return Found::Ignored(Problem::NotDir),
-        Err(e) => return Found::Waiting(Role::Service, Problem::Unreadable(e)),
+        Err(Errno::ENOENT) => return None,
+        Err(e) => return Some(Found::Waiting(Role::Service, Problem::Unreadable(e))),
     }
     if let Err(p) = runnable(name) {
-        return Found::Waiting(Role::Service, p);
+        return Some(Found::Waiting(Role::Service, p));
     }
     let log = name.join("log");
-    match fs::stat(&log) {
+    Some(match fs::stat(&log) {
         Ok(m) if m.is_dir() => match runnable(&log) {
             Ok(()) => Found::Service { log: true },
             Err(p) => Found::Waiting(Role::Log, p),
@@ -69,7 +66,7 @@ pub fn classify(name: &Path) -> Found {
         // A file named `log`, or none: no logger (as daemontools' svscan).
         Ok(_) | Err(Errno::ENOENT) => Found::Service { log: false },
         Err(e) => Found::Waiting(Role::Log, Problem::Unreadable(e)),
-    }
+    })
 }
 
 /// Whether service dir `dir` has a `run` that supervise can start.
