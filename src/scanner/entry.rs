@@ -183,16 +183,22 @@ pub fn advance(t: &mut Tree, now: Duration, out: &mut Vec<Action>) {
 /// One slot's part of `advance`.
 fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Action>) {
     let wanted = e.wanted(role);
-    let (piped, s) = match role {
-        Role::Service => (e.log, &mut e.service),
-        Role::Log => (e.log, &mut e.logger),
+    let piped = e.log;
+    let s = match role {
+        Role::Service => &mut e.service,
+        Role::Log => &mut e.logger,
     };
-    let name = name.to_vec();
+    // Copied only for an action: this runs for every slot on every event.
+    let name = || name.to_vec();
     match s.sup {
         Sup::Idle { due } if wanted => {
             if due <= now {
                 s.sup = Sup::Spawning;
-                out.push(Action::Spawn { name, role, piped });
+                out.push(Action::Spawn {
+                    name: name(),
+                    role,
+                    piped,
+                });
             }
         }
         Sup::Idle { .. } => s.sup = Sup::Done,
@@ -215,7 +221,7 @@ fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Ac
                 // Only `x`: the logger stores what is left in the pipe and
                 // exits at end of input, then its supervise exits too.
                 Role::Log => Action::Control {
-                    name,
+                    name: name(),
                     role,
                     bytes: b"x",
                 },
@@ -224,7 +230,7 @@ fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Ac
         Sup::Foreign if !wanted => {
             s.sup = Sup::Done;
             out.push(Action::Control {
-                name,
+                name: name(),
                 role,
                 bytes: b"dx",
             });
@@ -234,14 +240,8 @@ fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Ac
             kill_at: Some(at),
         } if at <= now => {
             s.sup = Sup::Stopping { pid, kill_at: None };
-            out.push(Action::Warn(Notice::Killed {
-                name: name.clone(),
-                role,
-            }));
-            out.push(Action::KillRun {
-                name: name.clone(),
-                role,
-            });
+            out.push(Action::Warn(Notice::Killed { name: name(), role }));
+            out.push(Action::KillRun { name: name(), role });
             out.push(Action::Signal {
                 pid,
                 signal: libc::SIGKILL,

@@ -20,7 +20,7 @@ pub use entry::{Entry, Slot, Stage, Sup};
 pub use listing::{Found, Problem};
 pub use notice::{Notice, dir_of};
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::ffi::c_int;
 use core::time::Duration;
@@ -239,12 +239,12 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
 }
 
 fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut Vec<Action>) {
-    let mut present: Vec<&[u8]> = Vec::new();
+    let mut present: BTreeSet<&[u8]> = BTreeSet::new();
     for (name, f) in &found {
         let known = t.entries.contains_key(name);
         match f {
             Found::Service { log } => {
-                present.push(name);
+                present.insert(name);
                 let e = t.entries.entry(name.clone()).or_insert_with(|| Entry {
                     log: *log,
                     service: Slot::new(Sup::Idle { due: now }, now),
@@ -267,7 +267,9 @@ fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut V
             }
             // Supervised already: a run removed meanwhile is supervise's
             // to report when it next starts it.
-            Found::Waiting(..) if known => present.push(name),
+            Found::Waiting(..) if known => {
+                present.insert(name);
+            }
             Found::Waiting(..) | Found::Ignored(_) => {
                 if t.warned.get(name) != Some(f) {
                     t.warned.insert(name.clone(), *f);
@@ -284,7 +286,7 @@ fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut V
     t.warned
         .retain(|n, w| found.iter().any(|(m, f)| m == n && f == w));
     for (name, e) in t.entries.iter_mut() {
-        if e.stage == Stage::Live && !present.contains(&name.as_slice()) {
+        if e.stage == Stage::Live && !present.contains(name.as_slice()) {
             e.stage = Stage::StoppingService;
         }
     }

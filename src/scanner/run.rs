@@ -113,7 +113,7 @@ impl Io {
         signal::ignore(libc::SIGPIPE);
         let inotify = Inotify::new()
             .and_then(|i| i.watch(&Path::from("."), DIR_EVENTS).map(|_| i))
-            .doing(|| format!("watch {dir}: rescanning every 5 seconds"));
+            .doing(|| format!("watch {dir} (listing it every 5 seconds instead)"));
         let (inotify, period) = match inotify {
             Ok(i) => (Some(i), RESCAN),
             Err(e) => {
