@@ -201,7 +201,12 @@ fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Ac
                 });
             }
         }
-        Sup::Idle { .. } => s.sup = Sup::Done,
+        // Waiting to restart a supervise that died: the service it ran
+        // may still be running, orphaned, and must not outlive its entry.
+        Sup::Idle { .. } => {
+            s.sup = Sup::Done;
+            out.push(Action::KillRun { name: name(), role });
+        }
         Sup::Up { pid } if !wanted => {
             let bound = match role {
                 Role::Service => STOP_SERVICE,

@@ -100,7 +100,8 @@ pub enum Action {
         role: Role,
         bytes: &'static [u8],
     },
-    /// SIGKILL the service that supervise runs, with its process group.
+    /// SIGKILL the service that supervise runs (or ran, if it is still
+    /// that process), with its process group.
     KillRun {
         name: Vec<u8>,
         role: Role,

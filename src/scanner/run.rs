@@ -5,12 +5,13 @@
 
 use super::{Action, Event, Found, Role, Tree, dir_of, listing, step};
 use crate::error::{Doing, Error};
+use crate::supervisor::orphan;
 use crate::sys::inotify::Inotify;
 use crate::sys::poll::{self, Watch};
 use crate::sys::process::{self, Spawn};
 use crate::sys::signal::{self, Signals};
 use crate::sys::{self, Errno, Fd, Path, fd, fs, program, time};
-use crate::{control, die};
+use crate::{control, die, status};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::vec::Vec;
@@ -244,12 +245,14 @@ impl Io {
                     .map(|_| Event::ControlFailed { name, role })
             }
             Action::KillRun { name, role } => {
-                let pidfile = Path::new(&dir_of(&name, role)).join("supervise/pid");
-                let text = fs::read_prefix(&pidfile, 32).unwrap_or_default();
-                let pid = core::str::from_utf8(&text)
+                let dir = Path::new(&dir_of(&name, role));
+                // The pid a dead supervise published may have been reused:
+                // only a process that is still that run (leading its own
+                // session, started when the status says) is killed.
+                let run = status::read(&dir)
                     .ok()
-                    .and_then(|t| t.trim().parse::<i32>().ok());
-                if let Some(pid) = pid.filter(|p| *p > 1) {
+                    .and_then(|s| orphan::find(s.pid, s.changed));
+                if let Some(pid) = run {
                     // Every run leads its own process group.
                     kill(-pid, libc::SIGKILL);
                     kill(pid, libc::SIGKILL);

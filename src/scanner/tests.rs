@@ -327,3 +327,22 @@ fn a_foreign_supervise_of_a_removed_dir_is_told_dx() {
     );
     assert!(t.entries.is_empty());
 }
+
+#[test]
+fn a_service_whose_supervise_awaits_its_restart_is_killed_when_its_dir_goes() {
+    // db's supervise died young: its restart is a second away, and the run
+    // it left behind may still be running.
+    let soon = T0 + Duration::from_millis(500);
+    let (t, _) = step(running(), Event::Exited { pid: 20, status: 9 }, soon);
+    let (_, actions) = step(t, listed(&[("web", LOGGED)]), soon);
+    assert_eq!(
+        actions,
+        [
+            Action::KillRun {
+                name: n("db"),
+                role: Role::Service
+            },
+            Action::Rescan
+        ]
+    );
+}
