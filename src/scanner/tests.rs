@@ -3,6 +3,7 @@
 use super::entry::STOP_SERVICE;
 use super::*;
 use alloc::vec;
+use proptest::prelude::*;
 
 const T0: Duration = Duration::from_secs(100);
 
@@ -345,4 +346,188 @@ fn a_service_whose_supervise_awaits_its_restart_is_killed_when_its_dir_goes() {
             Action::Rescan
         ]
     );
+}
+
+/// Something that happens to scan, for the property test below.
+#[derive(Clone, Debug)]
+enum Happening {
+    /// DIR listed with these of the names present (bit i: NAMES[i]),
+    /// logged or not (bit i of the second mask).
+    List(u8, u8),
+    /// The oldest outstanding spawn is answered: 0 started, 1 failed,
+    /// 2 foreign.
+    Answer(u8),
+    /// A supervise dies (index into the live ones).
+    Die(usize),
+    /// A control command cannot be delivered.
+    ControlFails(usize),
+    /// Time passes (ms), and a Tick.
+    Wait(u64),
+    Terminate,
+}
+
+const NAMES: [&str; 3] = ["a", "b", "c"];
+
+fn happening() -> impl Strategy<Value = Happening> {
+    prop_oneof![
+        3 => (0u8..8, 0u8..8).prop_map(|(p, l)| Happening::List(p, l)),
+        4 => (0u8..3).prop_map(Happening::Answer),
+        3 => (0usize..8).prop_map(Happening::Die),
+        1 => (0usize..8).prop_map(Happening::ControlFails),
+        2 => (0u64..7000).prop_map(Happening::Wait),
+        1 => Just(Happening::Terminate),
+    ]
+}
+
+/// What really runs, as the I/O loop would see it.
+#[derive(Default)]
+struct World {
+    now: Duration,
+    next_pid: i32,
+    /// Spawns asked for and not answered yet.
+    pending: Vec<(Vec<u8>, Role)>,
+    /// Our supervise processes alive: (pid, name, role).
+    live: Vec<(i32, Vec<u8>, Role)>,
+    /// Control commands sent, for ControlFails to pick from.
+    controlled: Vec<(Vec<u8>, Role)>,
+    terminating: bool,
+    exited: bool,
+}
+
+impl World {
+    fn feed(&mut self, t: Tree, ev: Event) -> Result<Tree, TestCaseError> {
+        let (t, actions) = step(t, ev, self.now);
+        for a in actions {
+            match a {
+                Action::Spawn { name, role, .. } => {
+                    let slot = (name.clone(), role);
+                    // A logger may be restarted while its service stops,
+                    // to store the service's last lines; nothing else.
+                    let service_stops =
+                        t.entries.get(&name).map(|e| e.stage) == Some(Stage::StoppingService);
+                    prop_assert!(
+                        !self.terminating || (role == Role::Log && service_stops),
+                        "spawned while stopping: {slot:?}"
+                    );
+                    prop_assert!(!self.pending.contains(&slot), "spawned twice: {slot:?}");
+                    prop_assert!(
+                        !self.live.iter().any(|(_, n, r)| (n, *r) == (&name, role)),
+                        "a second supervise on {slot:?}"
+                    );
+                    self.pending.push(slot);
+                }
+                Action::Signal { pid, .. } => {
+                    prop_assert!(self.live.iter().any(|(p, ..)| *p == pid), "signal to {pid}")
+                }
+                Action::Control { name, role, .. } => self.controlled.push((name, role)),
+                Action::Exit => {
+                    prop_assert!(self.terminating, "exit without being told");
+                    prop_assert!(self.live.is_empty(), "exit with {:?} alive", self.live);
+                    self.exited = true;
+                }
+                Action::KillRun { .. }
+                | Action::CloseWrite { .. }
+                | Action::ClosePipe { .. }
+                | Action::Warn(_)
+                | Action::Rescan => {}
+            }
+        }
+        Ok(t)
+    }
+
+    fn happen(&mut self, t: Tree, h: Happening) -> Result<Tree, TestCaseError> {
+        let ev = match h {
+            Happening::List(present, logged) => Event::Listed(
+                (0..NAMES.len())
+                    .filter(|i| present & (1 << i) != 0)
+                    .map(|i| {
+                        let log = logged & (1 << i) != 0;
+                        (n(NAMES[i]), Found::Service { log })
+                    })
+                    .collect(),
+            ),
+            Happening::Answer(how) => {
+                if self.pending.is_empty() {
+                    return Ok(t);
+                }
+                let (name, role) = self.pending.remove(0);
+                match how {
+                    0 => {
+                        self.next_pid += 1;
+                        self.live.push((self.next_pid, name.clone(), role));
+                        Event::Started {
+                            name,
+                            role,
+                            pid: self.next_pid,
+                        }
+                    }
+                    1 => Event::SpawnFailed { name, role },
+                    _ => Event::Foreign { name, role },
+                }
+            }
+            Happening::Die(i) => {
+                if self.live.is_empty() {
+                    return Ok(t);
+                }
+                let (pid, ..) = self.live.remove(i % self.live.len());
+                Event::Exited { pid, status: 0 }
+            }
+            Happening::ControlFails(i) => {
+                if self.controlled.is_empty() {
+                    return Ok(t);
+                }
+                let (name, role) = self.controlled[i % self.controlled.len()].clone();
+                Event::ControlFailed { name, role }
+            }
+            Happening::Wait(ms) => {
+                self.now += Duration::from_millis(ms);
+                Event::Tick
+            }
+            Happening::Terminate => {
+                self.terminating = true;
+                Event::Terminate
+            }
+        };
+        self.feed(t, ev)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Over random sequences: never two supervise processes on one dir,
+    /// nothing started while stopping but a logger whose service is still
+    /// being stopped, signals only to our own children,
+    /// and after SIGTERM, once every spawn is answered and every child
+    /// has died, scan exits.
+    #[test]
+    fn random_sequences_keep_the_invariants(
+        hs in proptest::collection::vec(happening(), 0..60),
+    ) {
+        let mut w = World { now: T0, next_pid: 1000, ..World::default() };
+        let mut t = Tree::new();
+        for h in hs {
+            if w.exited {
+                break;
+            }
+            t = w.happen(t, h)?;
+        }
+        if !w.exited {
+            t = w.happen(t, Happening::Terminate)?;
+        }
+        while !w.exited {
+            let h = if !w.pending.is_empty() {
+                Happening::Answer(0)
+            } else if !w.live.is_empty() {
+                Happening::Die(0)
+            } else {
+                Happening::Wait(60_000)
+            };
+            prop_assert!(
+                w.now < T0 + Duration::from_secs(3600),
+                "never exits: {:?}", t
+            );
+            t = w.happen(t, h)?;
+        }
+    }
 }
