@@ -416,20 +416,12 @@ fn an_unreadable_dir_is_warned_about_and_the_rest_runs() {
     fs::set_permissions(dir.join("locked"), p).unwrap();
     // Copies nobody can reach, whoever owns cargo's target dir; scan
     // finds the supervise beside it.
-    let bindir = s.join("bin");
-    fs::create_dir(&bindir).unwrap();
-    for d in [&s.path, &bindir] {
-        let mut p = fs::metadata(d).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut p, 0o755);
-        fs::set_permissions(d, p).unwrap();
-    }
-    for name in ["scan", "supervise"] {
-        fs::copy(bin(name), bindir.join(name)).unwrap();
-    }
+    bin_copy(&s, "supervise");
+    let scan = bin_copy(&s, "scan");
     let mut setpriv = Command::new("setpriv");
     setpriv
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(bindir.join("scan"))
+        .arg(&scan)
         .arg(&dir);
     if Command::new("setpriv").arg("--version").output().is_err() {
         eprintln!("SKIPPED: setpriv is not installed");
