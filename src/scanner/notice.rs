@@ -58,6 +58,9 @@ impl fmt::Display for Notice {
                     Problem::Dangling => "dangling symlink".into(),
                     Problem::NoRun => format!("{}/run does not exist", show(name, role)),
                     Problem::NotExecutable => format!("{}/run is not executable", show(name, role)),
+                    Problem::Unreadable(e) if role == Role::Log => {
+                        format!("{}: {}", show(name, role), e.desc())
+                    }
                     Problem::Unreadable(e) => e.desc().into(),
                 };
                 write!(

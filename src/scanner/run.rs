@@ -44,6 +44,8 @@ struct Pipe {
 
 /// What `scan` holds open.
 struct Io {
+    /// DIR as given, for messages: scan works inside it.
+    shown: Path,
     /// The supervise program, absolute.
     supervise: Path,
     signals: Signals,
@@ -123,6 +125,7 @@ impl Io {
             }
         };
         Ok(Io {
+            shown: dir.clone(),
             supervise,
             signals,
             inotify,
@@ -144,7 +147,9 @@ impl Io {
             Err(e) => {
                 die::warn(
                     PROG,
-                    &Err::<(), _>(e).doing(|| "list .".into()).unwrap_err(),
+                    &Err::<(), _>(e)
+                        .doing(|| format!("list {}", self.shown))
+                        .unwrap_err(),
                 );
                 None
             }

@@ -531,3 +531,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn notices_name_the_service_as_inside_dir() {
+    let problem = |name: &str, found| {
+        Notice::Problem {
+            name: n(name),
+            found,
+        }
+        .to_string()
+    };
+    let eacces = Problem::Unreadable(crate::sys::Errno(libc::EACCES));
+    assert_eq!(
+        problem("app", Found::Waiting(Role::Service, eacces)),
+        "unable to supervise app: Permission denied"
+    );
+    assert_eq!(
+        problem("web", Found::Waiting(Role::Log, eacces)),
+        "unable to supervise web: web/log: Permission denied"
+    );
+    assert_eq!(
+        problem("db", Found::Waiting(Role::Log, Problem::NotExecutable)),
+        "unable to supervise db: db/log/run is not executable"
+    );
+    let died = Notice::Died {
+        name: n("web"),
+        role: Role::Log,
+        status: 111 << 8,
+    };
+    assert_eq!(
+        died.to_string(),
+        "supervise web/log exited 111: restarting it"
+    );
+}
