@@ -435,3 +435,46 @@ fn an_unreadable_dir_is_warned_about_and_the_rest_runs() {
         "scan: warning: unable to supervise locked: Permission denied\n"
     );
 }
+
+#[test]
+fn a_restarted_scan_leaves_a_running_supervise_alone_then_takes_over() {
+    let s = Scratch::new("scan-foreign");
+    let dir = s.join("service");
+    let web = dir.join("web");
+    service(&web, "exec sleep 1000", None);
+    let mut r = Reaper::new();
+    r.watch_dir(&web);
+    let mut first = Tree::scan(&dir);
+    let run = wait_up_quiet(&web, 0);
+    let old = wait_supervise(&first, "web", 0);
+    r.adopt(old);
+    // scan dies alone; its supervise goes on.
+    kill(first.pid, libc::SIGKILL);
+    first.wait_exit();
+    let second = Tree::spawn(Command::new(bin("scan")).arg(&dir), s.join("second.err"));
+    let told = "scan: warning: web is supervised by a supervise scan did not start: \
+                leaving it to that one\n";
+    wait_for("the second scan to say so", || {
+        (second.stderr() == told).then_some(())
+    });
+    // Listed again (a new dir makes it): still left alone, not told twice,
+    // no supervise of its own.
+    service(&dir.join(".db"), "exec sleep 1000", None);
+    fs::rename(dir.join(".db"), dir.join("db")).unwrap();
+    wait_supervise(&second, "db", 0);
+    assert_eq!(supervise_of(&second, "web"), None);
+    assert_eq!(second.stderr(), told);
+    // The old supervise dies: at the next listing the new scan takes over
+    // and its supervise adopts the service still running.
+    kill(old, libc::SIGKILL);
+    wait_for("the old supervise to be gone", || {
+        (!alive(old)).then_some(())
+    });
+    kill(second.pid, libc::SIGHUP);
+    let new = wait_supervise(&second, "web", 0);
+    wait_for("the new supervise to settle", || {
+        idle_in_poll(new).then_some(())
+    });
+    assert_eq!(status_pid(&web), run, "the same service, adopted");
+    assert!(alive(run));
+}
