@@ -478,3 +478,16 @@ fn a_restarted_scan_leaves_a_running_supervise_alone_then_takes_over() {
     assert_eq!(status_pid(&web), run, "the same service, adopted");
     assert!(alive(run));
 }
+
+#[test]
+fn sigint_stops_everything_as_sigterm_does() {
+    let s = Scratch::new("scan-int");
+    let dir = s.join("service");
+    service(&dir.join("web"), "exec sleep 1000", Some(CAT_LOGGER));
+    let mut tree = Tree::scan(&dir);
+    let run = wait_up_quiet(&dir.join("web"), 0);
+    let logger = wait_up_quiet(&dir.join("web/log"), 0);
+    kill(tree.pid, libc::SIGINT);
+    assert_eq!(tree.wait_exit().code(), Some(0), "{}", tree.stderr());
+    assert!(!alive(run) && !alive(logger));
+}
