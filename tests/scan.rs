@@ -146,6 +146,9 @@ fn a_killed_supervise_is_restarted_and_adopts_the_running_service() {
     service(&web, "echo $$ >> ../starts; exec sleep 1000", None);
     let tree = Tree::scan(&dir);
     let run = wait_up_quiet(&web, 0);
+    wait_for("the run to record itself", || {
+        (lines(&dir.join("starts")) == [run.to_string()]).then_some(())
+    });
     let sup = wait_supervise(&tree, "web", 0);
     let status_ino = fs::metadata(web.join("supervise/status")).unwrap().ino();
     kill(sup, libc::SIGKILL);
