@@ -13,7 +13,9 @@ pub const LONG_LIVED: Duration = Duration::from_secs(10);
 pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
 /// The longest restart delay.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
-/// How long a service's supervise may take to bring it down and exit.
+/// How long a service's supervise may take to bring it down and exit,
+/// beyond the service's own `timeout-kill`: for a service without one to
+/// go down, and for its `finish`.
 pub const STOP_SERVICE: Duration = Duration::from_secs(5);
 /// How long a logger may take to store what is left in its pipe and exit.
 pub const STOP_LOGGER: Duration = Duration::from_secs(3);
@@ -113,6 +115,9 @@ pub enum Stage {
 pub struct Entry {
     /// Has a logger, connected by a pipe scan holds.
     pub log: bool,
+    /// The service's `timeout-kill` at the last listing: its supervise
+    /// gets that much longer to stop before scan kills it.
+    pub timeout_kill: Duration,
     pub service: Slot,
     /// `Done` from the start when there is no logger.
     pub logger: Slot,
@@ -184,6 +189,7 @@ pub fn advance(t: &mut Tree, now: Duration, out: &mut Vec<Action>) {
 fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Action>) {
     let wanted = e.wanted(role);
     let piped = e.log;
+    let timeout_kill = e.timeout_kill;
     let s = match role {
         Role::Service => &mut e.service,
         Role::Log => &mut e.logger,
@@ -209,7 +215,7 @@ fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Ac
         }
         Sup::Up { pid } if !wanted => {
             let bound = match role {
-                Role::Service => STOP_SERVICE,
+                Role::Service => STOP_SERVICE + timeout_kill,
                 Role::Log => STOP_LOGGER,
             };
             s.sup = Sup::Stopping {

@@ -3,8 +3,10 @@
 //! Paths are relative: scan works inside DIR.
 
 use super::Role;
+use crate::servicedir::{ServiceDir, parse_ms};
 use crate::sys::{Errno, Path, Result, fs, program};
 use alloc::vec::Vec;
+use core::time::Duration;
 
 /// Why a name in DIR is not (yet) a service scan can start.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -20,8 +22,9 @@ pub enum Problem {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Found {
     /// A service directory with an executable run; `log`: with a logger
-    /// whose run is executable too.
-    Service { log: bool },
+    /// whose run is executable too; `timeout_kill`: its setting (zero
+    /// when absent or invalid, which supervise reports).
+    Service { log: bool, timeout_kill: Duration },
     /// A directory whose `run` (or `log/run`) is missing or unusable: not
     /// started yet, but a service already supervised keeps running.
     Waiting(Role, Problem),
@@ -57,14 +60,24 @@ pub fn classify(name: &Path) -> Option<Found> {
     if let Err(p) = runnable(name) {
         return Some(Found::Waiting(Role::Service, p));
     }
+    let timeout_kill = ServiceDir::new(name.clone())
+        .setting("timeout-kill", &mut |_| {})
+        .and_then(|t| parse_ms(&t))
+        .unwrap_or(Duration::ZERO);
     let log = name.join("log");
     Some(match fs::stat(&log) {
         Ok(m) if m.is_dir() => match runnable(&log) {
-            Ok(()) => Found::Service { log: true },
+            Ok(()) => Found::Service {
+                log: true,
+                timeout_kill,
+            },
             Err(p) => Found::Waiting(Role::Log, p),
         },
         // A file named `log`, or none: no logger (as daemontools' svscan).
-        Ok(_) | Err(Errno::ENOENT) => Found::Service { log: false },
+        Ok(_) | Err(Errno::ENOENT) => Found::Service {
+            log: false,
+            timeout_kill,
+        },
         Err(e) => Found::Waiting(Role::Log, Problem::Unreadable(e)),
     })
 }

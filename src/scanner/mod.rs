@@ -244,10 +244,11 @@ fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut V
     for (name, f) in &found {
         let known = t.entries.contains_key(name);
         match f {
-            Found::Service { log } => {
+            Found::Service { log, timeout_kill } => {
                 present.insert(name);
                 let e = t.entries.entry(name.clone()).or_insert_with(|| Entry {
                     log: *log,
+                    timeout_kill: *timeout_kill,
                     service: Slot::new(Sup::Idle { due: now }, now),
                     logger: Slot::new(
                         if *log {
@@ -259,6 +260,7 @@ fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut V
                     ),
                     stage: Stage::Live,
                 });
+                e.timeout_kill = *timeout_kill;
                 // Ask again whether the one who supervises it still does.
                 for s in [&mut e.service, &mut e.logger] {
                     if s.sup == Sup::Foreign && e.stage == Stage::Live {

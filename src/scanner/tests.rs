@@ -19,8 +19,14 @@ fn listed(items: &[(&str, Found)]) -> Event {
     Event::Listed(items.iter().map(|(name, f)| (n(name), *f)).collect())
 }
 
-const PLAIN: Found = Found::Service { log: false };
-const LOGGED: Found = Found::Service { log: true };
+const PLAIN: Found = Found::Service {
+    log: false,
+    timeout_kill: Duration::ZERO,
+};
+const LOGGED: Found = Found::Service {
+    log: true,
+    timeout_kill: Duration::ZERO,
+};
 
 /// Runs `events` in order at `now`, returning the tree and every action.
 fn run(t: Tree, events: Vec<Event>, now: Duration) -> (Tree, Vec<Action>) {
@@ -442,7 +448,8 @@ impl World {
                     .filter(|i| present & (1 << i) != 0)
                     .map(|i| {
                         let log = logged & (1 << i) != 0;
-                        (n(NAMES[i]), Found::Service { log })
+                        let timeout_kill = Duration::ZERO;
+                        (n(NAMES[i]), Found::Service { log, timeout_kill })
                     })
                     .collect(),
             ),
@@ -562,5 +569,24 @@ fn notices_name_the_service_as_inside_dir() {
     assert_eq!(
         died.to_string(),
         "supervise web/log exited 111: restarting it"
+    );
+}
+
+#[test]
+fn a_service_gets_its_timeout_kill_on_top_of_the_stop_bound() {
+    let slow = Found::Service {
+        log: false,
+        timeout_kill: Duration::from_secs(20),
+    };
+    let (t, _) = step(running(), listed(&[("db", slow), ("web", LOGGED)]), T0);
+    let (t, _) = step(t, Event::Terminate, secs(1));
+    let db = t.entries[&n("db")].service.sup;
+    assert_eq!(
+        db,
+        Sup::Stopping {
+            pid: 20,
+            kill_at: Some(secs(21) + STOP_SERVICE)
+        },
+        "supervise kills it after 20 s itself: scan waits for that"
     );
 }
