@@ -47,8 +47,13 @@ fn service_output_reaches_its_logger() {
     wait_for("the line in the log", || {
         (lines(&log) == ["hello from web"]).then_some(())
     });
-    wait_supervise(&tree, "web", 0);
-    wait_supervise(&tree, "web/log", 0);
+    for dir in ["web", "web/log"] {
+        let sup = wait_supervise(&tree, dir, 0);
+        // Its own process group: a Ctrl-C at the terminal reaches scan only.
+        let stat = fs::read_to_string(format!("/proc/{sup}/stat")).unwrap();
+        let pgrp = stat.rsplit(')').next().unwrap().split_whitespace().nth(2);
+        assert_eq!(pgrp, Some(sup.to_string().as_str()), "{dir}");
+    }
     assert_eq!(tree.stderr(), "");
 }
 

@@ -10,7 +10,7 @@ use crate::sys::inotify::Inotify;
 use crate::sys::poll::{self, Watch};
 use crate::sys::process::{self, Spawn};
 use crate::sys::signal::{self, Signals};
-use crate::sys::{self, Errno, Fd, Path, fd, fs, program, time};
+use crate::sys::{self, Errno, Fd, Path, fd, fork, fs, program, time};
 use crate::{control, die, status};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -319,7 +319,10 @@ impl Io {
             dup: dups,
             ..Spawn::default()
         };
-        match process::spawn(&self.supervise, &argv, &opts) {
+        // Not posix_spawn, which waits for each supervise to exec: at a
+        // cold start the ones started before keep the machine busy, and
+        // that wait grows with every service.
+        match fork::fork_exec(&self.supervise, &argv, &opts) {
             Ok(pid) => Event::Started { name, role, pid },
             Err(e) => {
                 let e = Err::<(), _>(e)

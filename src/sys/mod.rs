@@ -8,6 +8,7 @@ pub mod account;
 pub mod arena;
 pub mod env;
 pub mod fd;
+pub mod fork;
 pub mod fs;
 pub mod inotify;
 pub mod limits;
