@@ -61,7 +61,9 @@ pub fn supervise(shown: Path) -> Result<(), Error> {
         Some((pid, s.changed))
     });
     let mut m = Machine::new(io.dir.normally_up(), orphan, now);
-    io.publish(&m);
+    // The first publish waits for the first Tick, which usually starts the
+    // service: each status, pid and stat file is a rename, and renames are
+    // most of what starting a supervise costs (500 at once under scan).
     let mut queue = VecDeque::from([Event::Tick]);
     loop {
         while let Some(ev) = queue.pop_front() {
