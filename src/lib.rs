@@ -12,6 +12,7 @@ pub mod args;
 pub mod control;
 pub mod die;
 pub mod error;
+pub mod logsink;
 pub mod report;
 pub mod request;
 pub mod servicedir;

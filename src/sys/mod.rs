@@ -4,12 +4,14 @@
 //! fd, a C string or a libc struct lives here. Calls return `sys::Result`,
 //! whose error is the bare `Errno`: the caller says what it was doing.
 
+pub mod dir;
 pub mod fd;
 pub mod fs;
 pub mod inotify;
 pub mod path;
 pub mod poll;
 pub mod process;
+pub mod sigflag;
 pub mod signal;
 pub mod time;
 
