@@ -20,6 +20,7 @@ pub mod status;
 pub mod supervisor;
 pub mod sys;
 pub mod tai64;
+pub mod tai64nlocal;
 pub mod wait;
 
 /// Declares a binary's C entry point, panic handler and allocator, then
