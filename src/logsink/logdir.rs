@@ -31,7 +31,6 @@ const APPEND: i32 = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
 /// Lines being discarded under `b` while writing fails.
 struct Dropping {
     lines: u64,
-    last_try: Duration,
 }
 
 /// An open, locked log directory.
@@ -226,7 +225,6 @@ impl LogDir {
                     if self.spec.block_limit.is_some_and(|b| now - since >= b) {
                         self.dropping = Some(Dropping {
                             lines: count_lines(chunk),
-                            last_try: now,
                         });
                         return;
                     }
@@ -248,17 +246,14 @@ impl LogDir {
         }
     }
 
-    /// Under `b`, at most once per PAUSE: tries to store the line telling
-    /// how many lines were discarded. True when writing works again.
+    /// Under `b`: tries to store the line telling how many lines were
+    /// discarded. True when writing works again. A failing write(2) costs
+    /// little, so it is tried for every block: no line is dropped once
+    /// space is back.
     fn resume(&mut self) -> bool {
-        let now = time::monotonic();
-        let Some(d) = &mut self.dropping else {
+        let Some(d) = &self.dropping else {
             return true;
         };
-        if now - d.last_try < PAUSE {
-            return false;
-        }
-        d.last_try = now;
         let mut note = Vec::new();
         if self.mid_line {
             note.push(b'\n');
@@ -274,13 +269,8 @@ impl LogDir {
             .as_bytes(),
         );
         match self.current.write(&note) {
-            Ok(k) if k == note.len() => {
-                self.dropping = None;
-                self.wrote(&note);
-                true
-            }
             Ok(k) => {
-                // The rest goes out with the next chunk, blocking if need be.
+                // The rest goes out now, blocking if need be.
                 self.dropping = None;
                 self.wrote(&note[..k]);
                 self.store_rest(&note[k..]);
@@ -452,6 +442,15 @@ impl LogDir {
     /// logsink appends to it instead of saving it as `.u`.
     pub fn close(&mut self) {
         let name = self.spec.path.clone();
+        if !self.resume() {
+            if let Some(d) = &self.dropping {
+                let what = format!(
+                    "discarded {} lines: unable to write {name}/current",
+                    d.lines
+                );
+                die::warn(PROG, &what);
+            }
+        }
         let t = &mut self.trouble;
         persist(
             t,

@@ -117,13 +117,18 @@ impl Sink {
                 end -= start;
                 start = 0;
             }
-            // After SIGTERM, read no further than the end of this line.
-            let want = if term { 1 } else { READ - end };
             match sigflag::wait_input(&stdin, self.timeout()) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => break Err(e).doing(|| "wait for standard input".into()),
             }
+            // A SIGTERM that came with the input it woke up for counts too.
+            term |= sigflag::take(libc::SIGTERM);
+            if term && start == end && !self.cont {
+                break Ok(());
+            }
+            // After SIGTERM, read no further than the end of this line.
+            let want = if term { 1 } else { READ - end };
             match stdin.read(&mut buf[end..end + want]) {
                 Ok(0) => {
                     if end > start || self.cont {

@@ -33,7 +33,22 @@ pub fn catch(sigs: &[c_int]) -> Result<()> {
 /// Whether `sig` arrived since the last call; clears it.
 pub fn take(sig: c_int) -> bool {
     let bit = 1 << (sig as u64 & 63);
-    RAISED.fetch_and(!bit, Ordering::Relaxed) & bit != 0
+    let raised = RAISED.fetch_and(!bit, Ordering::Relaxed) & bit != 0;
+    // A ppoll that finds input ready restores the mask before the signal
+    // is delivered, which leaves it pending and blocked: under steady
+    // input it would never arrive. Take it from the pending set instead.
+    let mut set = unsafe { core::mem::zeroed::<libc::sigset_t>() };
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+    }
+    let now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid set and timeout; no siginfo wanted.
+    let pending = unsafe { libc::sigtimedwait(&set, core::ptr::null_mut(), &now) } == sig;
+    raised || pending
 }
 
 fn ppoll(fd: Option<&Fd>, timeout: Option<Duration>) -> Result<bool> {
