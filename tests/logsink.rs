@@ -625,3 +625,36 @@ fn a_line_length_cap_splits_never_drops() {
         String::from_utf8(input).unwrap().replace('\n', "")
     );
 }
+
+#[test]
+fn z_gzips_rotated_files_in_the_background() {
+    let s = Scratch::new("ls-gzip");
+    let main = s.join("main");
+    let input = numbered(0, 30_000, 100);
+    assert_eq!(
+        feed(&s.path, &["s100000", "n1000", "z", "./main"], &input).0,
+        0
+    );
+    // The children outlive logsink: wait until every old file is done.
+    let old = wait_for("every old file gzipped", || {
+        let old = old_files(&main);
+        let names: Vec<String> = fs::read_dir(&main)
+            .unwrap()
+            .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+            .collect();
+        let done = old.iter().all(|f| f.to_string_lossy().ends_with(".s.gz"))
+            && !names.iter().any(|n| n.starts_with("gzip-"));
+        done.then_some(old)
+    });
+    assert!(old.len() >= 25, "{} old files", old.len());
+    let mut all = Vec::new();
+    for f in &old {
+        assert_eq!(mode(f), 0o744);
+        let o = Command::new("gzip").arg("-dc").arg(f).output().unwrap();
+        assert!(o.status.success(), "gzip -dc {f:?}");
+        assert_eq!(o.stdout.last(), Some(&b'\n'));
+        all.extend(o.stdout);
+    }
+    all.extend(fs::read(main.join("current")).unwrap());
+    assert_eq!(all, input);
+}

@@ -7,6 +7,7 @@
 //! pipe fills and the service blocks instead of losing lines.
 
 use super::PROG;
+use super::gzip;
 use super::processor;
 use super::script::{DirSpec, Stamp};
 use super::stamp;
@@ -325,17 +326,18 @@ impl LogDir {
         self.bytes = 0;
         self.born = None;
         self.mid_line = false;
-        match self.spec.processor.clone() {
-            None => {
-                self.finish("previous", b's');
-            }
+        let old = match self.spec.processor.clone() {
+            None => self.finish("previous", b's'),
             Some(p) => self.process(&p),
+        };
+        if let Some(old) = old.filter(|_| self.spec.gzip) {
+            gzip::spawn(&self.dir, &self.spec.path, &old);
         }
     }
 
     /// Runs the processor on `previous` until it succeeds, then publishes
     /// its output and state as multilog does.
-    fn process(&mut self, program: &[u8]) {
+    fn process(&mut self, program: &[u8]) -> Option<Path> {
         let name = self.spec.path.clone();
         loop {
             match processor::run(&self.dir, program) {
@@ -374,7 +376,7 @@ impl LogDir {
                     .rename(&Path::from("newstate"), &Path::from("state"))
             },
         );
-        self.finish("processed", b's');
+        self.finish("processed", b's')
     }
 
     /// Saves `file` as an old file `@TAI64N.code` (unless a crash left it

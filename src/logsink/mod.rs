@@ -2,6 +2,7 @@
 //! line to the script's actions and writes each directory's share of a
 //! block with one write(2). See man/logsink.8.
 
+pub mod gzip;
 pub mod logdir;
 pub mod pattern;
 pub mod processor;

@@ -52,6 +52,8 @@ pub struct DirSpec {
     pub num: usize,
     /// `!`: run through `sh -c` on every finished file.
     pub processor: Option<Vec<u8>>,
+    /// `z`: gzip rotated files in a child process.
+    pub gzip: bool,
     /// `a`: rotate a non-empty `current` this long after it was started.
     pub max_age: Option<Duration>,
     /// `b`: after failing to write for this long, discard and count lines
@@ -110,6 +112,7 @@ pub fn parse(args: &[&[u8]]) -> Result<Script, Error> {
         size: DEFAULT_SIZE,
         num: DEFAULT_NUM,
         processor: None,
+        gzip: false,
         max_age: None,
         block_limit: None,
     };
@@ -134,6 +137,7 @@ pub fn parse(args: &[&[u8]]) -> Result<Script, Error> {
             b's' => spec.size = number(arg, "size")?.clamp(MIN_SIZE, MAX_SIZE),
             b'n' => spec.num = number(arg, "number of files")?.clamp(2, 1 << 20) as usize,
             b'!' => spec.processor = Some(arg[1..].to_vec()),
+            b'z' if arg.len() == 1 => spec.gzip = true,
             b'a' => spec.max_age = Some(seconds(arg, "age")?),
             b'b' => spec.block_limit = Some(seconds(arg, "blocking limit")?),
             b'l' => {
@@ -220,8 +224,9 @@ mod tests {
 
     #[test]
     fn extensions_parse() {
-        let s = p(&["T", "a60", "b5", "l4096", "./a"]).unwrap();
+        let s = p(&["T", "z", "a60", "b5", "l4096", "./a"]).unwrap();
         assert_eq!(s.stamp, Stamp::Iso);
+        assert!(s.dirs[0].gzip);
         assert_eq!(s.dirs[0].max_age, Some(Duration::from_secs(60)));
         assert_eq!(s.dirs[0].block_limit, Some(Duration::from_secs(5)));
         assert_eq!(s.max_line, Some(4096));

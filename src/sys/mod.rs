@@ -6,6 +6,7 @@
 
 pub mod dir;
 pub mod fd;
+pub mod fork;
 pub mod fs;
 pub mod inotify;
 pub mod path;
