@@ -68,6 +68,8 @@ pub fn run(script: Script) -> Result<(), Error> {
         cont: false,
         cont_len: 0,
         head: [0; HEAD],
+        prefix: [0; stamp::MAX],
+        plen: 0,
         alert: Out::stderr(),
         rotate_asap: false,
     };
@@ -90,6 +92,9 @@ struct Sink {
     cont: bool,
     cont_len: usize,
     head: [u8; HEAD],
+    /// The stamp of the lines being handled, and its length.
+    prefix: [u8; stamp::MAX],
+    plen: usize,
     alert: Out,
     /// SIGALRM or `a` asked for a rotation, done at the next line boundary.
     rotate_asap: bool,
@@ -203,6 +208,12 @@ impl Sink {
         if self.fast {
             return self.feed_fast(buf, start, eof);
         }
+        // One clock reading per read(2): the lines it brought arrived
+        // together. Per line, clock_gettime alone took a sixth of the time
+        // on a virtual machine's clock.
+        if self.script.stamp != Stamp::None {
+            self.plen = stamp::format(self.script.stamp, time::realtime(), &mut self.prefix);
+        }
         let limit = self.script.max_line.unwrap_or(usize::MAX);
         let mut pos = start;
         while pos < buf.len() {
@@ -286,11 +297,7 @@ impl Sink {
 
     /// One line (or the head of one), without its newline.
     fn line(&mut self, text: &[u8], complete: bool) {
-        let mut prefix = [0u8; stamp::MAX];
-        let plen = match self.script.stamp {
-            Stamp::None => 0,
-            s => stamp::format(s, time::realtime(), &mut prefix),
-        };
+        let (prefix, plen) = (self.prefix, self.plen);
         if self.selects {
             let take = text.len().min(HEAD - plen);
             self.head[..plen].copy_from_slice(&prefix[..plen]);
