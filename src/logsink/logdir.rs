@@ -13,7 +13,7 @@ use super::script::{DirSpec, Stamp};
 use super::stamp;
 use crate::die;
 use crate::error::{Doing, Error, Reason};
-use crate::sys::dir::{Dir, fchmod};
+use crate::sys::dir::{Dir, fchmod, start_writeback};
 use crate::sys::{self, Errno, Fd, Path, fs, sigflag, time};
 use crate::tai64::Tai64n;
 use alloc::format;
@@ -26,6 +26,10 @@ pub const PAUSE: Duration = Duration::from_secs(1);
 
 /// rotate once `current` is within this many bytes of `s`, at a newline.
 const SLACK: u64 = 2000;
+
+/// Disk writes of `current` are started every this many bytes, so they
+/// run while logging goes on instead of all in the fsync at rotation.
+const WRITEBACK: u64 = 1 << 20;
 
 const APPEND: i32 = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
 
@@ -42,6 +46,8 @@ pub struct LogDir {
     _lock: Fd,
     current: Fd,
     bytes: u64,
+    /// Bytes of `current` whose writing to disk was started.
+    kicked: u64,
     /// Monotonic time of the first byte in `current`, for `a`.
     born: Option<Duration>,
     /// An outage was reported and has not ended yet: report it once.
@@ -117,6 +123,7 @@ impl LogDir {
             dir,
             _lock: lock,
             bytes: 0,
+            kicked: 0,
             born: None,
             trouble: false,
             failing_since: None,
@@ -125,6 +132,7 @@ impl LogDir {
         };
         if let Some(size) = clean {
             d.bytes = size;
+            d.kicked = size;
         } else {
             d.recover()?;
         }
@@ -239,6 +247,11 @@ impl LogDir {
 
     fn wrote(&mut self, b: &[u8]) {
         self.bytes += b.len() as u64;
+        if self.bytes - self.kicked >= WRITEBACK {
+            // Only a head start for the fsync at rotation, which checks.
+            let _ = start_writeback(&self.current, self.kicked, self.bytes - self.kicked);
+            self.kicked = self.bytes;
+        }
         self.trouble = false;
         self.failing_since = None;
         self.mid_line = b.last() != Some(&b'\n');
@@ -324,6 +337,7 @@ impl LogDir {
             },
         );
         self.bytes = 0;
+        self.kicked = 0;
         self.born = None;
         self.mid_line = false;
         let old = match self.spec.processor.clone() {
