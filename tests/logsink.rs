@@ -658,3 +658,22 @@ fn z_gzips_rotated_files_in_the_background() {
     all.extend(fs::read(main.join("current")).unwrap());
     assert_eq!(all, input);
 }
+
+#[test]
+fn a_removed_directory_is_made_again() {
+    let s = Scratch::new("ls-removed");
+    let main = s.join("main");
+    let mut l = Logger::start(&s.path, &["./main"]);
+    l.stdin().write_all(b"before\n").unwrap();
+    wait_for("first line stored", || {
+        (fs::read(main.join("current")).ok()? == b"before\n").then_some(())
+    });
+    fs::remove_dir_all(&main).unwrap();
+    l.stdin().write_all(b"after\n").unwrap();
+    assert_eq!(l.finish(), 0);
+    assert_eq!(fs::read(main.join("current")).unwrap(), b"after\n");
+    assert_eq!(
+        l.stderr(),
+        "logsink: warning: ./main/current was removed, starting a new one\n"
+    );
+}

@@ -7,15 +7,12 @@
 //! pipe fills and the service blocks instead of losing lines.
 
 use super::PROG;
-use super::gzip;
-use super::processor;
 use super::script::{DirSpec, Stamp};
 use super::stamp;
 use crate::die;
 use crate::error::{Doing, Error, Reason};
-use crate::sys::dir::{Dir, fchmod, start_writeback};
+use crate::sys::dir::{Dir, fchmod, links, start_writeback};
 use crate::sys::{self, Errno, Fd, Path, fs, sigflag, time};
-use crate::tai64::Tai64n;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -31,35 +28,35 @@ const SLACK: u64 = 2000;
 /// run while logging goes on instead of all in the fsync at rotation.
 const WRITEBACK: u64 = 1 << 20;
 
-const APPEND: i32 = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
+pub(super) const APPEND: i32 = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
 
 /// Lines being discarded under `b` while writing fails.
-struct Dropping {
-    lines: u64,
+pub(super) struct Dropping {
+    pub(super) lines: u64,
 }
 
 /// An open, locked log directory.
 pub struct LogDir {
-    spec: DirSpec,
-    stamp: Stamp,
-    dir: Dir,
-    _lock: Fd,
-    current: Fd,
-    bytes: u64,
+    pub(super) spec: DirSpec,
+    pub(super) stamp: Stamp,
+    pub(super) dir: Dir,
+    pub(super) _lock: Fd,
+    pub(super) current: Fd,
+    pub(super) bytes: u64,
     /// Bytes of `current` whose writing to disk was started.
-    kicked: u64,
+    pub(super) kicked: u64,
     /// Monotonic time of the first byte in `current`, for `a`.
-    born: Option<Duration>,
+    pub(super) born: Option<Duration>,
     /// An outage was reported and has not ended yet: report it once.
-    trouble: bool,
-    failing_since: Option<Duration>,
+    pub(super) trouble: bool,
+    pub(super) failing_since: Option<Duration>,
     /// The last byte stored was not a newline.
-    mid_line: bool,
-    dropping: Option<Dropping>,
+    pub(super) mid_line: bool,
+    pub(super) dropping: Option<Dropping>,
 }
 
 /// Retries `op` every PAUSE until it works, warning once per outage.
-fn persist<T>(
+pub(super) fn persist<T>(
     trouble: &mut bool,
     what: impl Fn() -> String,
     mut op: impl FnMut() -> sys::Result<T>,
@@ -75,7 +72,7 @@ fn persist<T>(
     }
 }
 
-fn warn_once(trouble: &mut bool, what: &dyn Fn() -> String, e: Errno) {
+pub(super) fn warn_once(trouble: &mut bool, what: &dyn Fn() -> String, e: Errno) {
     if !*trouble {
         let err = Error::Sys {
             doing: what(),
@@ -216,6 +213,10 @@ impl LogDir {
     }
 
     fn store(&mut self, mut chunk: &[u8]) {
+        // Writes to a removed file succeed and vanish with it.
+        if links(&self.current) == Ok(0) {
+            self.reopen();
+        }
         if self.dropping.is_some() && !self.resume() {
             if let Some(d) = &mut self.dropping {
                 d.lines += count_lines(chunk);
@@ -245,6 +246,37 @@ impl LogDir {
         }
     }
 
+    /// `current`, or the whole directory, was removed under us: makes
+    /// them again (waiting while that fails) and goes on there.
+    fn reopen(&mut self) {
+        let name = self.spec.path.clone();
+        die::warn(
+            PROG,
+            &format_args!("{name}/current was removed, starting a new one"),
+        );
+        // Our own lock on the old file would keep us from locking it anew.
+        self._lock = Fd::from_raw(-1);
+        let (dir, lock, current) = persist(
+            &mut self.trouble,
+            || format!("recreate {name}"),
+            || {
+                let _ = fs::mkdir(&name, 0o700);
+                let dir = Dir::open(&name)?;
+                let lock = dir.open_file(&Path::from("lock"), APPEND, 0o600)?;
+                fs::lock_exclusive_now(&lock)?;
+                dir.open_file(&Path::from("state"), libc::O_WRONLY | libc::O_CREAT, 0o644)?;
+                let cur = dir.open_file(&Path::from("current"), APPEND, 0o644)?;
+                fchmod(&cur, 0o644)?;
+                Ok((dir, lock, cur))
+            },
+        );
+        self.bytes = fs::fstat(&current).map_or(0, |m| m.size);
+        self.kicked = self.bytes;
+        self.born = (self.bytes > 0).then(time::monotonic);
+        self.mid_line = false;
+        (self.dir, self._lock, self.current) = (dir, lock, current);
+    }
+
     fn wrote(&mut self, b: &[u8]) {
         self.bytes += b.len() as u64;
         if self.bytes - self.kicked >= WRITEBACK {
@@ -264,7 +296,7 @@ impl LogDir {
     /// discarded. True when writing works again. A failing write(2) costs
     /// little, so it is tried for every block: no line is dropped once
     /// space is back.
-    fn resume(&mut self) -> bool {
+    pub(super) fn resume(&mut self) -> bool {
         let Some(d) = &self.dropping else {
             return true;
         };
@@ -306,177 +338,5 @@ impl LogDir {
             self.bytes += n as u64;
             rest = &rest[n..];
         }
-    }
-
-    /// Finishes `current` and starts a new one (multilog's fullcurrent).
-    pub fn rotate(&mut self) {
-        let name = self.spec.path.clone();
-        let t = &mut self.trouble;
-        persist(
-            t,
-            || format!("write {name}/current to disk"),
-            || self.current.sync(),
-        );
-        persist(
-            t,
-            || format!("set mode of {name}/current"),
-            || fchmod(&self.current, 0o744),
-        );
-        let (cur, prev) = (Path::from("current"), Path::from("previous"));
-        persist(
-            t,
-            || format!("rename current to previous in {name}"),
-            || self.dir.rename(&cur, &prev),
-        );
-        self.current = persist(
-            t,
-            || format!("create {name}/current"),
-            || {
-                let f = self.dir.open_file(&cur, APPEND, 0o644)?;
-                fchmod(&f, 0o644).map(|_| f)
-            },
-        );
-        self.bytes = 0;
-        self.kicked = 0;
-        self.born = None;
-        self.mid_line = false;
-        let old = match self.spec.processor.clone() {
-            None => self.finish("previous", b's'),
-            Some(p) => self.process(&p),
-        };
-        if let Some(old) = old.filter(|_| self.spec.gzip) {
-            gzip::spawn(&self.dir, &self.spec.path, &old);
-        }
-    }
-
-    /// Runs the processor on `previous` until it succeeds, then publishes
-    /// its output and state as multilog does.
-    fn process(&mut self, program: &[u8]) -> Option<Path> {
-        let name = self.spec.path.clone();
-        loop {
-            match processor::run(&self.dir, program) {
-                Ok(st) if st.code() == Some(0) => break,
-                Ok(_) => die::warn(PROG, &format_args!("processor failed in {name}, pausing")),
-                Err(e) => die::warn(PROG, &format_args!("{e}, pausing")),
-            }
-            sigflag::sleep(PAUSE);
-        }
-        let t = &mut self.trouble;
-        let sync = |file: &str, mode: Option<u32>| -> sys::Result<()> {
-            let f = self.dir.open_file(&Path::from(file), APPEND, 0o644)?;
-            f.sync()?;
-            mode.map_or(Ok(()), |m| fchmod(&f, m))
-        };
-        persist(
-            t,
-            || format!("write {name}/processed to disk"),
-            || sync("processed", Some(0o744)),
-        );
-        persist(
-            t,
-            || format!("write {name}/newstate to disk"),
-            || sync("newstate", None),
-        );
-        persist(
-            t,
-            || format!("remove {name}/previous"),
-            || self.dir.remove(&Path::from("previous")),
-        );
-        persist(
-            t,
-            || format!("rename newstate to state in {name}"),
-            || {
-                self.dir
-                    .rename(&Path::from("newstate"), &Path::from("state"))
-            },
-        );
-        self.finish("processed", b's')
-    }
-
-    /// Saves `file` as an old file `@TAI64N.code` (unless a crash left it
-    /// linked there already), then keeps at most `n` - 1 old files.
-    /// Returns the old file's name.
-    fn finish(&mut self, file: &str, code: u8) -> Option<Path> {
-        let name = self.spec.path.clone();
-        let path = Path::from(file);
-        let t = &mut self.trouble;
-        let nlink = loop {
-            match self.dir.nlink(&path) {
-                Ok(n) => break n,
-                Err(Errno::ENOENT) => return None,
-                Err(e) => {
-                    warn_once(t, &|| format!("stat {name}/{file}"), e);
-                    sigflag::sleep(PAUSE);
-                }
-            }
-        };
-        let mut old = None;
-        if nlink == 1 {
-            old = Some(persist(
-                t,
-                || format!("link {name}/{file} to an old file"),
-                || {
-                    let mut n = Tai64n::now().label().to_vec();
-                    n.extend_from_slice(&[b'.', code]);
-                    let n = Path::new(&n);
-                    self.dir.link(&path, &n).map(|_| n)
-                },
-            ));
-        }
-        persist(
-            t,
-            || format!("remove {name}/{file}"),
-            || self.dir.unlink(&path),
-        );
-        self.prune();
-        old
-    }
-
-    fn prune(&mut self) {
-        let name = self.spec.path.clone();
-        let names = persist(
-            &mut self.trouble,
-            || format!("read {name}"),
-            || self.dir.list(),
-        );
-        let mut old: Vec<&Vec<u8>> = names
-            .iter()
-            .filter(|n| n.first() == Some(&b'@') && n.len() >= 25)
-            .collect();
-        let keep = self.spec.num - 1;
-        if old.len() <= keep {
-            return;
-        }
-        old.sort();
-        for n in &old[..old.len() - keep] {
-            // A file someone else removed first is just as gone.
-            let _ = self.dir.unlink(&Path::new(n));
-        }
-    }
-
-    /// At end of input: `current` safely on disk, mode 744, so the next
-    /// logsink appends to it instead of saving it as `.u`.
-    pub fn close(&mut self) {
-        let name = self.spec.path.clone();
-        if !self.resume() {
-            if let Some(d) = &self.dropping {
-                let what = format!(
-                    "discarded {} lines: unable to write {name}/current",
-                    d.lines
-                );
-                die::warn(PROG, &what);
-            }
-        }
-        let t = &mut self.trouble;
-        persist(
-            t,
-            || format!("write {name}/current to disk"),
-            || self.current.sync(),
-        );
-        persist(
-            t,
-            || format!("set mode of {name}/current"),
-            || fchmod(&self.current, 0o744),
-        );
     }
 }

@@ -6,6 +6,7 @@ pub mod gzip;
 pub mod logdir;
 pub mod pattern;
 pub mod processor;
+pub mod rotation;
 pub mod script;
 pub mod stamp;
 

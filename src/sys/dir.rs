@@ -162,3 +162,11 @@ pub fn start_writeback(fd: &Fd, offset: u64, len: u64) -> Result<()> {
     })
     .map(drop)
 }
+
+/// The link count of an open file: 0 once it was removed (or its
+/// directory was), though writes to it still succeed.
+pub fn links(fd: &Fd) -> Result<u64> {
+    let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
+    check(unsafe { libc::fstat(fd.raw(), &mut st) })?;
+    Ok(st.st_nlink as u64)
+}
