@@ -216,6 +216,7 @@ fn patterns_alerts_and_status_file_select_lines() {
     );
     let status = fs::read(s.join("status")).unwrap();
     assert_eq!(status.len(), 1001);
+    assert_eq!(mode(&s.join("status")), 0o600, "as multilog makes it");
     assert!(status.starts_with(b"STAT 2\n\n\n"));
     assert!(status.iter().skip(6).all(|&b| b == b'\n'));
     assert_eq!(err, "fatal: x\n");

@@ -44,7 +44,7 @@ pub fn run(script: Script) -> Result<(), Error> {
     unsafe { libc::umask(0o022) };
     let mut status = Vec::new();
     for path in &script.status_files {
-        let f = fs::open(path, libc::O_WRONLY | libc::O_CREAT, 0o644)
+        let f = fs::open(path, libc::O_WRONLY | libc::O_CREAT, 0o600)
             .doing(|| alloc::format!("write {path}"))?;
         status.push(f);
     }
