@@ -678,3 +678,47 @@ fn a_removed_directory_is_made_again() {
         "logsink: warning: ./main/current was removed, starting a new one\n"
     );
 }
+
+/// Lines of random lengths, from empty to past the read buffer (256 KiB)
+/// and the rotation size,
+/// written in random pieces: whatever the reads cut, every line comes out
+/// whole and once, by the fast path and by the line-by-line one.
+#[test]
+fn lines_of_any_length_survive_any_split() {
+    let s = Scratch::new("ls-random");
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut input = Vec::new();
+    for i in 0..200 {
+        let len = match next(10) {
+            0 => next(300_000),
+            1 => 999 + next(3),
+            2 => 0,
+            _ => next(300),
+        } as usize;
+        input.extend(format!("{i} ").as_bytes());
+        input.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, len));
+        input.push(b'\n');
+    }
+    for (script, stamp) in [
+        (&["s100000", "n1000", "./fast"][..], 0),
+        (&["t", "s100000", "n1000", "+*", "./slow"], 26),
+    ] {
+        let mut l = Logger::start(&s.path, script);
+        let mut rest = &input[..];
+        while !rest.is_empty() {
+            let n = (1 + next(70_000) as usize).min(rest.len());
+            l.stdin().write_all(&rest[..n]).unwrap();
+            rest = &rest[n..];
+        }
+        assert_eq!(l.finish(), 0);
+        let dir = s.join(script.last().unwrap());
+        let got = unstamped(&stored(&dir), stamp);
+        assert!(got == input, "{} differs", dir.display());
+    }
+}
