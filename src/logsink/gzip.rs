@@ -7,7 +7,8 @@ use super::PROG;
 use crate::die;
 use crate::error::{Doing, Error};
 use crate::sys::dir::{Dir, fchmod};
-use crate::sys::{self, Path, fork::fork};
+use crate::sys::fork::{close_all_but, fork};
+use crate::sys::{self, Path};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec;
@@ -154,6 +155,9 @@ pub fn spawn(dir: &Dir, name: &Path, old: &Path) {
     match fork() {
         Ok(Some(_)) => {}
         Ok(None) => {
+            // Above all the lock: a logsink started while this child works
+            // must be able to take it.
+            close_all_but(dir.fd().raw());
             let code = match compress_file(dir, old) {
                 Ok(()) => 0,
                 Err(e) => {

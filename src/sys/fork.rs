@@ -10,3 +10,20 @@ pub fn fork() -> Result<Option<i32>> {
     let pid = check(unsafe { libc::fork() })?;
     Ok((pid != 0).then_some(pid))
 }
+
+/// In a forked child: closes every descriptor but stderr and `keep`, so
+/// that the child holds no lock, pipe or file its parent will let go of.
+pub fn close_all_but(keep: i32) {
+    let range = |lo: i32, hi: i32| {
+        if lo <= hi {
+            // SAFETY: close_range only closes; a kernel without it (before
+            // 5.9) leaves the descriptors open, which costs nothing worse
+            // than before.
+            unsafe { libc::syscall(libc::SYS_close_range, lo as u32, hi as u32, 0u32) };
+        }
+    };
+    let (a, b) = if keep < 2 { (keep, 2) } else { (2, keep) };
+    range(0, a - 1);
+    range(a + 1, b - 1);
+    range(b + 1, i32::MAX);
+}
