@@ -722,3 +722,22 @@ fn lines_of_any_length_survive_any_split() {
         assert!(got == input, "{} differs", dir.display());
     }
 }
+
+#[test]
+fn z_finishes_what_an_interrupted_run_left() {
+    let s = Scratch::new("ls-gzip-left");
+    let main = s.join("main");
+    fs::create_dir(&main).unwrap();
+    let old = main.join("@400000006b0f6ca213a4c6e5.s");
+    fs::write(&old, "x\n").unwrap();
+    fs::write(main.join("gzip-@400000006b0f6ca213a4c6e5.s"), "half").unwrap();
+    assert_eq!(feed(&s.path, &["z", "./main"], b"y\n").0, 0);
+    wait_for("the old file gzipped", || (!old.exists()).then_some(()));
+    let o = Command::new("gzip")
+        .arg("-dc")
+        .arg(main.join("@400000006b0f6ca213a4c6e5.s.gz"))
+        .output()
+        .unwrap();
+    assert_eq!(o.stdout, b"x\n");
+    assert!(!main.join("gzip-@400000006b0f6ca213a4c6e5.s").exists());
+}

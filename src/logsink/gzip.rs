@@ -147,9 +147,10 @@ fn compress_file(dir: &Dir, old: &Path) -> Result<(), Error> {
     dir.unlink(old).doing(|| format!("remove {old}"))
 }
 
-/// Starts a child that gzips `old` in `dir` (named `name` in messages).
-/// A failure leaves `old` as it is, uncompressed: nothing is lost.
-pub fn spawn(dir: &Dir, name: &Path, old: &Path) {
+/// Starts a child that gzips each of `olds` in `dir` (named `name` in
+/// messages), one after the other. A failure leaves that file as it is,
+/// uncompressed: nothing is lost.
+pub fn spawn(dir: &Dir, name: &Path, olds: &[Path]) {
     // Children of earlier rotations that have finished.
     while sys::process::reap().is_some() {}
     match fork() {
@@ -158,21 +159,39 @@ pub fn spawn(dir: &Dir, name: &Path, old: &Path) {
             // Above all the lock: a logsink started while this child works
             // must be able to take it.
             close_all_but(dir.fd().raw());
-            let code = match compress_file(dir, old) {
-                Ok(()) => 0,
-                Err(e) => {
+            let mut code = 0;
+            for old in olds {
+                if let Err(e) = compress_file(dir, old) {
                     let _ = dir.remove(&Path::new(&[b"gzip-", old.as_bytes()].concat()));
                     die::warn(PROG, &format_args!("{e} in {name}"));
-                    111
+                    code = 111;
                 }
-            };
+            }
             sys::exit(code)
         }
         Err(e) => die::warn(
             PROG,
-            &format_args!("unable to fork to gzip {name}/{old}: {e}"),
+            &format_args!("unable to fork to gzip files in {name}: {e}"),
         ),
     }
+}
+
+/// What an interrupted earlier run left: (temporary files to remove, old
+/// `.s` files still to gzip), from a directory listing.
+pub fn leftovers(names: &[Vec<u8>]) -> (Vec<Path>, Vec<Path>) {
+    let stale = names
+        .iter()
+        .filter(|n| n.starts_with(b"gzip-"))
+        .map(|n| Path::new(n))
+        .collect();
+    let mut todo: Vec<Path> = names
+        .iter()
+        .filter(|n| n.first() == Some(&b'@') && n.len() == 27 && n.ends_with(b".s"))
+        .filter(|n| !names.contains(&[n.as_slice(), b".gz"].concat()))
+        .map(|n| Path::new(n))
+        .collect();
+    todo.sort();
+    (stale, todo)
 }
 
 #[cfg(test)]
@@ -191,6 +210,24 @@ mod tests {
     #[test]
     fn crc32_matches_the_standard_check_value() {
         assert_eq!(crc(b"123456789"), 0xcbf4_3926);
+    }
+
+    #[test]
+    fn leftovers_are_temporaries_and_uncompressed_old_files() {
+        let names: Vec<Vec<u8>> = [
+            "gzip-@400000006b0f6ca213a4c6e5.s",
+            "@400000006b0f6ca213a4c6e5.s",
+            "@400000006b0f6ca213a4c6e6.s",
+            "@400000006b0f6ca213a4c6e6.s.gz",
+            "@400000006b0f6ca213a4c6e7.u",
+            "current",
+        ]
+        .iter()
+        .map(|n| n.as_bytes().to_vec())
+        .collect();
+        let (stale, todo) = leftovers(&names);
+        assert_eq!(stale, [Path::from("gzip-@400000006b0f6ca213a4c6e5.s")]);
+        assert_eq!(todo, [Path::from("@400000006b0f6ca213a4c6e5.s")]);
     }
 
     #[test]

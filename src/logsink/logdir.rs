@@ -7,6 +7,7 @@
 //! pipe fills and the service blocks instead of losing lines.
 
 use super::PROG;
+use super::gzip;
 use super::script::{DirSpec, Stamp};
 use super::stamp;
 use crate::die;
@@ -140,6 +141,17 @@ impl LogDir {
             .doing(|| format!("open {name}/current"))?;
         if d.bytes > 0 {
             d.born = Some(time::monotonic());
+        }
+        if d.spec.gzip {
+            // What a crash or a restart cut short is done now.
+            let names = d.dir.list().doing(|| format!("read {name}"))?;
+            let (stale, todo) = gzip::leftovers(&names);
+            for f in &stale {
+                d.dir.remove(f).doing(|| format!("remove {name}/{f}"))?;
+            }
+            if !todo.is_empty() {
+                gzip::spawn(&d.dir, &name, &todo);
+            }
         }
         Ok(d)
     }

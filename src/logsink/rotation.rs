@@ -51,7 +51,7 @@ impl LogDir {
             Some(p) => self.process(&p),
         };
         if let Some(old) = old.filter(|_| self.spec.gzip) {
-            gzip::spawn(&self.dir, &self.spec.path, &old);
+            gzip::spawn(&self.dir, &self.spec.path, &[old]);
         }
     }
 
