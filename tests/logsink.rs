@@ -741,3 +741,27 @@ fn z_finishes_what_an_interrupted_run_left() {
     assert_eq!(o.stdout, b"x\n");
     assert!(!main.join("gzip-@400000006b0f6ca213a4c6e5.s").exists());
 }
+
+#[test]
+fn logsink_and_multilog_lock_each_other_out() {
+    let s = Scratch::new("ls-lock-peer");
+    let mut peer = Logger::start_with(Command::new("multilog").arg("./main"), &s.path);
+    wait_for("multilog to hold ./main", || {
+        s.join("main/current").exists().then_some(())
+    });
+    let (code, err) = feed(&s.path, &["./main"], b"x\n");
+    assert_eq!(code, 111);
+    assert!(
+        err.starts_with("logsink: fatal: unable to lock ./main/lock"),
+        "{err}"
+    );
+    assert_eq!(peer.finish(), 0);
+    let mut ours = Logger::start(&s.path, &["./main"]);
+    ours.stdin().write_all(b"y\n").unwrap();
+    wait_for("logsink to hold ./main", || {
+        (fs::read(s.join("main/current")).ok()? == b"y\n").then_some(())
+    });
+    let (mcode, _) = multilog(&s.path, &["./main"], b"z\n");
+    assert_eq!(mcode, 111);
+    assert_eq!(ours.finish(), 0);
+}
