@@ -16,6 +16,7 @@ pub mod envdir;
 pub mod error;
 pub mod exec;
 pub mod limits;
+pub mod logsink;
 pub mod metrics;
 pub mod report;
 pub mod request;
@@ -25,6 +26,7 @@ pub mod status;
 pub mod supervisor;
 pub mod sys;
 pub mod tai64;
+pub mod tai64nlocal;
 pub mod wait;
 
 /// Declares a binary's C entry point, panic handler and allocator, then

@@ -1,10 +1,11 @@
-//! Starting a process with fork and exec, for a parent that starts many
-//! at once: `process::spawn` (posix_spawn, vfork semantics) suspends the
-//! parent until each child has exec'd, and on a machine busy with the
-//! children started before, that wait grows with every child.
+//! fork(2): for a parent that starts many programs at once (`fork_exec`:
+//! posix_spawn, with vfork semantics, suspends the parent until each child
+//! has exec'd, and on a machine busy with the children started before, that
+//! wait grows with every child), and for work done in a copy of the process
+//! (`fork`: unlike posix_spawn it runs our own code).
 
 use super::process::Spawn;
-use super::{Errno, Path, Result};
+use super::{Errno, Path, Result, check};
 use alloc::vec::Vec;
 use core::ffi::{CStr, c_char};
 
@@ -84,4 +85,29 @@ unsafe fn child(
         libc::execve(program.as_cstr().as_ptr(), args.as_ptr(), env);
         libc::_exit(127)
     }
+}
+
+/// Forks. Some(pid) in the parent, None in the child.
+pub fn fork() -> Result<Option<i32>> {
+    // SAFETY: svkit is single-threaded, so the child may allocate and run
+    // any of our code; it ends with `sys::exit`, which flushes nothing.
+    let pid = check(unsafe { libc::fork() })?;
+    Ok((pid != 0).then_some(pid))
+}
+
+/// In a forked child: closes every descriptor but stderr and `keep`, so
+/// that the child holds no lock, pipe or file its parent will let go of.
+pub fn close_all_but(keep: i32) {
+    let range = |lo: i32, hi: i32| {
+        if lo <= hi {
+            // SAFETY: close_range only closes; a kernel without it (before
+            // 5.9) leaves the descriptors open, which costs nothing worse
+            // than before.
+            unsafe { libc::syscall(libc::SYS_close_range, lo as u32, hi as u32, 0u32) };
+        }
+    };
+    let (a, b) = if keep < 2 { (keep, 2) } else { (2, keep) };
+    range(0, a - 1);
+    range(a + 1, b - 1);
+    range(b + 1, i32::MAX);
 }

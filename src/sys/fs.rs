@@ -133,7 +133,7 @@ pub struct Meta {
 }
 
 impl Meta {
-    fn of(st: &libc::stat) -> Meta {
+    pub(crate) fn of(st: &libc::stat) -> Meta {
         Meta {
             mode: st.st_mode,
             size: st.st_size as u64,

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod arena;
+pub mod dir;
 pub mod env;
 pub mod fd;
 pub mod fork;
@@ -16,6 +17,7 @@ pub mod path;
 pub mod poll;
 pub mod process;
 pub mod program;
+pub mod sigflag;
 pub mod signal;
 pub mod socket;
 pub mod time;

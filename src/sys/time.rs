@@ -21,3 +21,44 @@ pub fn monotonic() -> Duration {
 pub fn realtime() -> Duration {
     clock(libc::CLOCK_REALTIME)
 }
+
+/// A moment as the local calendar shows it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct LocalTime {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+}
+
+unsafe extern "C" {
+    fn tzset();
+}
+
+/// Reads the time zone (TZ, else /etc/localtime) once, for `local`:
+/// localtime_r, unlike localtime, need not do it on every call.
+pub fn load_time_zone() {
+    // SAFETY: tzset has no preconditions.
+    unsafe { tzset() };
+}
+
+/// `unix` seconds in the time zone `load_time_zone` read, by the C
+/// library's localtime_r; None for a moment it cannot represent.
+pub fn local(unix: i64) -> Option<LocalTime> {
+    let t: libc::time_t = unix;
+    let mut tm = unsafe { core::mem::zeroed::<libc::tm>() };
+    // SAFETY: localtime_r writes into `tm` and returns null on failure.
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return None;
+    }
+    Some(LocalTime {
+        year: tm.tm_year as i64 + 1900,
+        month: tm.tm_mon as u32 + 1,
+        day: tm.tm_mday as u32,
+        hour: tm.tm_hour as u32,
+        minute: tm.tm_min as u32,
+        second: tm.tm_sec as u32,
+    })
+}

@@ -1,0 +1,25 @@
+//! logsink: store lines from stdin in rotated log directories, as
+//! multilog does. See man/logsink.8.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+
+extern crate alloc;
+
+use svkit::args::Args;
+use svkit::die;
+use svkit::logsink::{self, PROG, script};
+
+const USAGE: &str = "logsink script";
+
+svkit::main!(PROG, run);
+
+fn run(args: Args) -> i32 {
+    // The script is multilog's: every argument is an action, including
+    // ones that start with '-', so there is no option parsing.
+    let actions: alloc::vec::Vec<&[u8]> = args.iter().map(|a| a.to_bytes()).collect();
+    let script = script::parse(&actions).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
+    match logsink::run(script) {
+        Ok(()) => 0,
+        Err(e) => die::fatal(PROG, &e),
+    }
+}

@@ -1,0 +1,354 @@
+//! One automatically rotated log directory, kept as multilog keeps it:
+//! `current`, old files `@TAI64N.s` (`.u` when recovered after an outage),
+//! `previous`/`processed`/`state`/`newstate` around a processor, `lock`.
+//!
+//! After start-up nothing here gives up: a failing call is reported once,
+//! then retried every second, and the caller (the line loop) waits, so the
+//! pipe fills and the service blocks instead of losing lines.
+
+use super::PROG;
+use super::gzip;
+use super::script::{DirSpec, Stamp};
+use super::stamp;
+use crate::die;
+use crate::error::{Doing, Error, Reason};
+use crate::sys::dir::{Dir, fchmod, links, start_writeback};
+use crate::sys::{self, Errno, Fd, Path, fs, sigflag, time};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+/// How long to wait before retrying a failed call.
+pub const PAUSE: Duration = Duration::from_secs(1);
+
+/// rotate once `current` is within this many bytes of `s`, at a newline.
+const SLACK: u64 = 2000;
+
+/// Disk writes of `current` are started every this many bytes, so they
+/// run while logging goes on instead of all in the fsync at rotation.
+const WRITEBACK: u64 = 1 << 20;
+
+pub(super) const APPEND: i32 = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
+
+/// Lines being discarded under `b` while writing fails.
+pub(super) struct Dropping {
+    pub(super) lines: u64,
+}
+
+/// An open, locked log directory.
+pub struct LogDir {
+    pub(super) spec: DirSpec,
+    pub(super) stamp: Stamp,
+    pub(super) dir: Dir,
+    pub(super) _lock: Fd,
+    pub(super) current: Fd,
+    pub(super) bytes: u64,
+    /// Bytes of `current` whose writing to disk was started.
+    pub(super) kicked: u64,
+    /// Monotonic time of the first byte in `current`, for `a`.
+    pub(super) born: Option<Duration>,
+    /// An outage was reported and has not ended yet: report it once.
+    pub(super) trouble: bool,
+    pub(super) failing_since: Option<Duration>,
+    /// The last byte stored was not a newline.
+    pub(super) mid_line: bool,
+    pub(super) dropping: Option<Dropping>,
+}
+
+/// Retries `op` every PAUSE until it works, warning once per outage.
+pub(super) fn persist<T>(
+    trouble: &mut bool,
+    what: impl Fn() -> String,
+    mut op: impl FnMut() -> sys::Result<T>,
+) -> T {
+    loop {
+        match op() {
+            Ok(v) => return v,
+            Err(e) => {
+                warn_once(trouble, &what, e);
+                sigflag::sleep(PAUSE);
+            }
+        }
+    }
+}
+
+pub(super) fn warn_once(trouble: &mut bool, what: &dyn Fn() -> String, e: Errno) {
+    if !*trouble {
+        let err = Error::Sys {
+            doing: what(),
+            reason: Reason::Errno(e),
+        };
+        die::warn(PROG, &format_args!("{err}, pausing"));
+        *trouble = true;
+    }
+}
+
+fn count_lines(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| c == b'\n').count() as u64
+}
+
+/// The first newline in `b`, by the C library's vectorised memchr.
+pub fn find_newline(b: &[u8]) -> Option<usize> {
+    // SAFETY: memchr reads at most b.len() bytes of b.
+    let p = unsafe { libc::memchr(b.as_ptr().cast(), b'\n' as i32, b.len()) };
+    (!p.is_null()).then(|| p as usize - b.as_ptr() as usize)
+}
+
+impl LogDir {
+    /// Creates (if missing), locks and recovers the directory as multilog
+    /// does; every failure here is fatal, before any input is read.
+    pub fn open(spec: DirSpec, stamp: Stamp) -> Result<LogDir, Error> {
+        let name = spec.path.clone();
+        // An existing directory is fine; any other failure shows up below.
+        let _ = fs::mkdir(&name, 0o700);
+        let dir = Dir::open(&name).doing(|| format!("open directory {name}"))?;
+        let lock = dir
+            .open_file(&Path::from("lock"), APPEND, 0o600)
+            .and_then(|l| fs::lock_exclusive_now(&l).map(|_| l))
+            .doing(|| format!("lock {name}/lock"))?;
+        let cur = Path::from("current");
+        let clean = match dir.stat(&cur) {
+            // 744: the last logsink reached end of input and synced it.
+            Ok(m) if m.mode & 0o100 != 0 => Some(m.size),
+            Ok(_) | Err(Errno::ENOENT) => None,
+            Err(e) => return Err(e).doing(|| format!("stat {name}/current")),
+        };
+        let mut d = LogDir {
+            current: Fd::from_raw(-1),
+            spec,
+            stamp,
+            dir,
+            _lock: lock,
+            bytes: 0,
+            kicked: 0,
+            born: None,
+            trouble: false,
+            failing_since: None,
+            mid_line: false,
+            dropping: None,
+        };
+        if let Some(size) = clean {
+            d.bytes = size;
+            d.kicked = size;
+        } else {
+            d.recover()?;
+        }
+        d.current = d
+            .dir
+            .open_file(&cur, APPEND, 0o644)
+            .and_then(|f| fchmod(&f, 0o644).map(|_| f))
+            .doing(|| format!("open {name}/current"))?;
+        if d.bytes > 0 {
+            d.born = Some(time::monotonic());
+        }
+        if d.spec.gzip {
+            // What a crash or a restart cut short is done now.
+            let names = d.dir.list().doing(|| format!("read {name}"))?;
+            let (stale, todo) = gzip::leftovers(&names);
+            for f in &stale {
+                d.dir.remove(f).doing(|| format!("remove {name}/{f}"))?;
+            }
+            if !todo.is_empty() {
+                gzip::spawn(&d.dir, &name, &todo);
+            }
+        }
+        Ok(d)
+    }
+
+    /// After a crash: whatever was being processed or written is saved as
+    /// an old file, `.s` if the processor had finished, else `.u`.
+    fn recover(&mut self) -> Result<(), Error> {
+        let name = self.spec.path.clone();
+        for f in ["state", "newstate"] {
+            self.dir
+                .remove(&Path::from(f))
+                .doing(|| format!("remove {name}/{f}"))?;
+        }
+        let processed = Path::from("processed");
+        let done = match self.dir.stat(&processed) {
+            Ok(m) => m.mode & 0o100 != 0,
+            Err(Errno::ENOENT) => false,
+            Err(e) => return Err(e).doing(|| format!("stat {name}/processed")),
+        };
+        if done {
+            let _ = self.dir.remove(&Path::from("previous"));
+            self.finish("processed", b's');
+        } else {
+            let _ = self.dir.remove(&processed);
+            self.finish("previous", b'u');
+        }
+        self.finish("current", b'u');
+        self.dir
+            .open_file(
+                &Path::from("state"),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+                0o644,
+            )
+            .doing(|| format!("write to {name}/state"))?;
+        Ok(())
+    }
+
+    /// The directory as named in the script.
+    pub fn name(&self) -> &Path {
+        &self.spec.path
+    }
+
+    /// Bytes in `current`.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// When `current` is due for rotation by age (monotonic), if ever.
+    pub fn due(&self) -> Option<Duration> {
+        Some(self.born? + self.spec.max_age?)
+    }
+
+    /// Stores `data` (any bytes, whole lines or not) in `current`,
+    /// rotating after the first newline within SLACK bytes of the size.
+    pub fn write(&mut self, mut data: &[u8]) {
+        let limit = self.spec.size - SLACK;
+        while !data.is_empty() {
+            let n = if self.bytes + data.len() as u64 >= limit {
+                let from = limit.saturating_sub(self.bytes + 1) as usize;
+                find_newline(&data[from..]).map_or(data.len(), |i| from + i + 1)
+            } else {
+                data.len()
+            };
+            let (chunk, rest) = data.split_at(n);
+            self.store(chunk);
+            data = rest;
+            if self.bytes >= limit && chunk.last() == Some(&b'\n') {
+                self.rotate();
+            }
+        }
+    }
+
+    fn store(&mut self, mut chunk: &[u8]) {
+        // Writes to a removed file succeed and vanish with it.
+        if links(&self.current) == Ok(0) {
+            self.reopen();
+        }
+        if self.dropping.is_some() && !self.resume() {
+            if let Some(d) = &mut self.dropping {
+                d.lines += count_lines(chunk);
+            }
+            return;
+        }
+        while !chunk.is_empty() {
+            match self.current.write(chunk) {
+                Ok(n) => {
+                    self.wrote(&chunk[..n]);
+                    chunk = &chunk[n..];
+                }
+                Err(e) => {
+                    let now = time::monotonic();
+                    let since = *self.failing_since.get_or_insert(now);
+                    if self.spec.block_limit.is_some_and(|b| now - since >= b) {
+                        self.dropping = Some(Dropping {
+                            lines: count_lines(chunk),
+                        });
+                        return;
+                    }
+                    let name = &self.spec.path;
+                    warn_once(&mut self.trouble, &|| format!("write {name}/current"), e);
+                    sigflag::sleep(PAUSE);
+                }
+            }
+        }
+    }
+
+    /// `current`, or the whole directory, was removed under us: makes
+    /// them again (waiting while that fails) and goes on there.
+    fn reopen(&mut self) {
+        let name = self.spec.path.clone();
+        die::warn(
+            PROG,
+            &format_args!("{name}/current was removed, starting a new one"),
+        );
+        // Our own lock on the old file would keep us from locking it anew.
+        self._lock = Fd::from_raw(-1);
+        let (dir, lock, current) = persist(
+            &mut self.trouble,
+            || format!("recreate {name}"),
+            || {
+                let _ = fs::mkdir(&name, 0o700);
+                let dir = Dir::open(&name)?;
+                let lock = dir.open_file(&Path::from("lock"), APPEND, 0o600)?;
+                fs::lock_exclusive_now(&lock)?;
+                dir.open_file(&Path::from("state"), libc::O_WRONLY | libc::O_CREAT, 0o644)?;
+                let cur = dir.open_file(&Path::from("current"), APPEND, 0o644)?;
+                fchmod(&cur, 0o644)?;
+                Ok((dir, lock, cur))
+            },
+        );
+        self.bytes = fs::fstat(&current).map_or(0, |m| m.size);
+        self.kicked = self.bytes;
+        self.born = (self.bytes > 0).then(time::monotonic);
+        self.mid_line = false;
+        (self.dir, self._lock, self.current) = (dir, lock, current);
+    }
+
+    fn wrote(&mut self, b: &[u8]) {
+        self.bytes += b.len() as u64;
+        if self.bytes - self.kicked >= WRITEBACK {
+            // Only a head start for the fsync at rotation, which checks.
+            let _ = start_writeback(&self.current, self.kicked, self.bytes - self.kicked);
+            self.kicked = self.bytes;
+        }
+        self.trouble = false;
+        self.failing_since = None;
+        self.mid_line = b.last() != Some(&b'\n');
+        if self.born.is_none() {
+            self.born = Some(time::monotonic());
+        }
+    }
+
+    /// Under `b`: tries to store the line telling how many lines were
+    /// discarded. True when writing works again. A failing write(2) costs
+    /// little, so it is tried for every block: no line is dropped once
+    /// space is back.
+    pub(super) fn resume(&mut self) -> bool {
+        let Some(d) = &self.dropping else {
+            return true;
+        };
+        let mut note = Vec::new();
+        if self.mid_line {
+            note.push(b'\n');
+        }
+        let mut prefix = [0; stamp::MAX];
+        let n = stamp::format(self.stamp, time::realtime(), &mut prefix);
+        note.extend_from_slice(&prefix[..n]);
+        note.extend_from_slice(
+            format!(
+                "{PROG}: warning: discarded {} lines while unable to write\n",
+                d.lines
+            )
+            .as_bytes(),
+        );
+        match self.current.write(&note) {
+            Ok(k) => {
+                // The rest goes out now, blocking if need be.
+                self.dropping = None;
+                self.wrote(&note[..k]);
+                self.store_rest(&note[k..]);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn store_rest(&mut self, rest: &[u8]) {
+        let name = self.spec.path.clone();
+        let mut rest = rest;
+        while !rest.is_empty() {
+            let n = persist(
+                &mut self.trouble,
+                || format!("write {name}/current"),
+                || self.current.write(rest),
+            );
+            self.bytes += n as u64;
+            rest = &rest[n..];
+        }
+    }
+}

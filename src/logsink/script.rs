@@ -1,0 +1,256 @@
+//! The script: multilog's actions, one argument each, parsed once at
+//! start-up into what the line loop and the log directories need.
+//! See man/logsink.8 for the language.
+
+use crate::error::Error;
+use crate::sys::Path;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+/// multilog's bounds and defaults for `s` and `n`.
+pub const MIN_SIZE: u64 = 4096;
+pub const MAX_SIZE: u64 = 16_777_215;
+pub const DEFAULT_SIZE: u64 = 99_999;
+pub const DEFAULT_NUM: usize = 10;
+
+/// What goes in front of each line.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stamp {
+    None,
+    /// `t`: `@` + TAI64N label + space, as multilog writes it.
+    Tai64n,
+    /// `T`: `YYYY-MM-DD HH:MM:SS.NNNNNNNNN` in UTC and two spaces, laid
+    /// out as s6-log's `T`.
+    Iso,
+}
+
+/// One action run for every line, in script order.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Action {
+    /// `+PATTERN`
+    Select(Vec<u8>),
+    /// `-PATTERN`
+    Deselect(Vec<u8>),
+    /// `e`
+    Alert,
+    /// `=FILE`: the index into `Script::status_files`.
+    Status(usize),
+    /// `DIR`: the index into `Script::dirs`.
+    Dir(usize),
+}
+
+/// Where and how one log directory keeps its files.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DirSpec {
+    pub path: Path,
+    /// `s`: rotate at a line boundary once `current` holds this many bytes
+    /// less 2000.
+    pub size: u64,
+    /// `n`: log files kept, `current` included.
+    pub num: usize,
+    /// `!`: run through `sh -c` on every finished file.
+    pub processor: Option<Vec<u8>>,
+    /// `z`: gzip rotated files in a child process.
+    pub gzip: bool,
+    /// `a`: rotate a non-empty `current` this long after it was started.
+    pub max_age: Option<Duration>,
+    /// `b`: after failing to write for this long, discard and count lines
+    /// instead of blocking the writer.
+    pub block_limit: Option<Duration>,
+}
+
+/// A parsed script.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Script {
+    pub stamp: Stamp,
+    pub actions: Vec<Action>,
+    pub dirs: Vec<DirSpec>,
+    pub status_files: Vec<Path>,
+    /// `l`: split lines longer than this many bytes (the stamp excluded).
+    pub max_line: Option<usize>,
+}
+
+impl Script {
+    /// Whether any line can be treated differently from another: without
+    /// patterns, alerts or status files every line goes to every directory.
+    pub fn selects(&self) -> bool {
+        self.actions.iter().any(|a| !matches!(a, Action::Dir(_)))
+    }
+}
+
+fn number(arg: &[u8], what: &str) -> Result<u64, Error> {
+    let text = core::str::from_utf8(&arg[1..]).unwrap_or("");
+    text.parse::<u64>().map_err(|_| {
+        Error::Usage(format!(
+            "{what} in {} is not a number",
+            String::from_utf8_lossy(arg)
+        ))
+    })
+}
+
+fn seconds(arg: &[u8], what: &str) -> Result<Duration, Error> {
+    match number(arg, what)? {
+        0 => Err(Error::Usage(format!("{what} must be at least 1 second"))),
+        n => Ok(Duration::from_secs(n)),
+    }
+}
+
+/// Parses the script; `s` and `n` values out of range are clamped as
+/// multilog clamps them, anything it would silently ignore is an error.
+pub fn parse(args: &[&[u8]]) -> Result<Script, Error> {
+    let mut script = Script {
+        stamp: Stamp::None,
+        actions: Vec::new(),
+        dirs: Vec::new(),
+        status_files: Vec::new(),
+        max_line: None,
+    };
+    let mut spec = DirSpec {
+        path: Path::from(""),
+        size: DEFAULT_SIZE,
+        num: DEFAULT_NUM,
+        processor: None,
+        gzip: false,
+        max_age: None,
+        block_limit: None,
+    };
+    for (i, &arg) in args.iter().enumerate() {
+        let Some(&first) = arg.first() else {
+            return Err(Error::Usage("empty action".into()));
+        };
+        match first {
+            b't' | b'T' if arg.len() == 1 => {
+                if i != 0 {
+                    return Err(Error::Usage(format!(
+                        "{} must be the first action",
+                        first as char
+                    )));
+                }
+                script.stamp = if first == b't' {
+                    Stamp::Tai64n
+                } else {
+                    Stamp::Iso
+                };
+            }
+            b's' => spec.size = number(arg, "size")?.clamp(MIN_SIZE, MAX_SIZE),
+            b'n' => spec.num = number(arg, "number of files")?.clamp(2, 1 << 20) as usize,
+            b'!' => spec.processor = Some(arg[1..].to_vec()),
+            b'z' if arg.len() == 1 => spec.gzip = true,
+            b'a' => spec.max_age = Some(seconds(arg, "age")?),
+            b'b' => spec.block_limit = Some(seconds(arg, "blocking limit")?),
+            b'l' => {
+                let n = number(arg, "line length")?;
+                if n < 1000 {
+                    return Err(Error::Usage("line length must be at least 1000".into()));
+                }
+                script.max_line = Some(n as usize);
+            }
+            b'+' => script.actions.push(Action::Select(arg[1..].to_vec())),
+            b'-' => script.actions.push(Action::Deselect(arg[1..].to_vec())),
+            b'e' if arg.len() == 1 => script.actions.push(Action::Alert),
+            b'=' if arg.len() > 1 => {
+                script
+                    .actions
+                    .push(Action::Status(script.status_files.len()));
+                script.status_files.push(Path::new(&arg[1..]));
+            }
+            b'.' | b'/' => {
+                script.actions.push(Action::Dir(script.dirs.len()));
+                script.dirs.push(DirSpec {
+                    path: Path::new(arg),
+                    ..spec.clone()
+                });
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "unknown action {}",
+                    String::from_utf8_lossy(arg)
+                )));
+            }
+        }
+    }
+    Ok(script)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn p(args: &[&str]) -> Result<Script, Error> {
+        let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        parse(&v)
+    }
+
+    #[test]
+    fn settings_apply_to_the_directories_after_them() {
+        let s = p(&["t", "s5000", "n3", "./a", "!gzip", "s999999999", "/b"]).unwrap();
+        assert_eq!(s.stamp, Stamp::Tai64n);
+        assert_eq!((s.dirs[0].size, s.dirs[0].num), (5000, 3));
+        assert_eq!(s.dirs[0].processor, None);
+        assert_eq!(s.dirs[1].size, MAX_SIZE);
+        assert_eq!(s.dirs[1].processor.as_deref(), Some(&b"gzip"[..]));
+        assert_eq!(s.actions, [Action::Dir(0), Action::Dir(1)]);
+        assert!(!s.selects());
+    }
+
+    #[test]
+    fn defaults_and_clamps_follow_multilog() {
+        let s = p(&["s1", "n0", "./a"]).unwrap();
+        assert_eq!((s.dirs[0].size, s.dirs[0].num), (MIN_SIZE, 2));
+        let s = p(&["./a"]).unwrap();
+        assert_eq!((s.dirs[0].size, s.dirs[0].num), (DEFAULT_SIZE, DEFAULT_NUM));
+        assert_eq!(s.stamp, Stamp::None);
+    }
+
+    #[test]
+    fn selection_actions_keep_their_order() {
+        let s = p(&["-*", "+STAT*", "=status", "e", "./a"]).unwrap();
+        assert_eq!(
+            s.actions,
+            [
+                Action::Deselect(b"*".to_vec()),
+                Action::Select(b"STAT*".to_vec()),
+                Action::Status(0),
+                Action::Alert,
+                Action::Dir(0)
+            ]
+        );
+        assert_eq!(s.status_files, [Path::from("status")]);
+        assert!(s.selects());
+    }
+
+    #[test]
+    fn extensions_parse() {
+        let s = p(&["T", "z", "a60", "b5", "l4096", "./a"]).unwrap();
+        assert_eq!(s.stamp, Stamp::Iso);
+        assert!(s.dirs[0].gzip);
+        assert_eq!(s.dirs[0].max_age, Some(Duration::from_secs(60)));
+        assert_eq!(s.dirs[0].block_limit, Some(Duration::from_secs(5)));
+        assert_eq!(s.max_line, Some(4096));
+    }
+
+    #[test]
+    fn mistakes_are_usage_errors() {
+        for bad in [
+            &["./a", "t"][..],
+            &["sbig", "./a"],
+            &["x"],
+            &["a0", "./a"],
+            &["l10", "./a"],
+            &[""],
+        ] {
+            assert!(matches!(p(bad), Err(Error::Usage(_))), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(args: Vec<Vec<u8>>) {
+            let v: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            let _ = parse(&v);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! An open directory and the *at(2) calls relative to it, so that a log
+//! directory keeps being the same directory whatever the cwd does.
+
+use super::fs::Meta;
+use super::{Errno, Fd, Path, Result, check, retry};
+use alloc::vec::Vec;
+use core::ffi::c_int;
+
+/// A directory held open by descriptor.
+pub struct Dir {
+    fd: Fd,
+}
+
+impl Dir {
+    /// Opens the directory `path`.
+    pub fn open(path: &Path) -> Result<Dir> {
+        let fd = super::fs::open(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        Ok(Dir { fd })
+    }
+
+    /// The descriptor, to fchdir to.
+    pub fn fd(&self) -> &Fd {
+        &self.fd
+    }
+
+    /// Opens `name` inside this directory (O_CLOEXEC is always added).
+    pub fn open_file(&self, name: &Path, flags: c_int, mode: u32) -> Result<Fd> {
+        super::fs::open_at(&self.fd, name, flags, mode)
+    }
+
+    /// fstatat(2) without following a final symlink.
+    pub fn stat(&self, name: &Path) -> Result<Meta> {
+        let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
+        check(unsafe {
+            libc::fstatat(
+                self.fd.raw(),
+                name.as_cstr().as_ptr(),
+                &mut st,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        })?;
+        Ok(Meta::of(&st))
+    }
+
+    /// The link count of `name`, which `stat`'s Meta leaves out.
+    pub fn nlink(&self, name: &Path) -> Result<u64> {
+        let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
+        check(unsafe {
+            libc::fstatat(
+                self.fd.raw(),
+                name.as_cstr().as_ptr(),
+                &mut st,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        })?;
+        Ok(st.st_nlink as u64)
+    }
+
+    /// renameat(2) within this directory.
+    pub fn rename(&self, from: &Path, to: &Path) -> Result<()> {
+        let d = self.fd.raw();
+        check(unsafe { libc::renameat(d, from.as_cstr().as_ptr(), d, to.as_cstr().as_ptr()) })
+            .map(drop)
+    }
+
+    /// linkat(2) within this directory.
+    pub fn link(&self, from: &Path, to: &Path) -> Result<()> {
+        let d = self.fd.raw();
+        check(unsafe { libc::linkat(d, from.as_cstr().as_ptr(), d, to.as_cstr().as_ptr(), 0) })
+            .map(drop)
+    }
+
+    /// unlinkat(2) of a file.
+    pub fn unlink(&self, name: &Path) -> Result<()> {
+        check(unsafe { libc::unlinkat(self.fd.raw(), name.as_cstr().as_ptr(), 0) }).map(drop)
+    }
+
+    /// unlinkat(2) where "already gone" counts as done.
+    pub fn remove(&self, name: &Path) -> Result<()> {
+        match self.unlink(name) {
+            Err(Errno::ENOENT) => Ok(()),
+            r => r,
+        }
+    }
+
+    /// The names in this directory, without "." and "..".
+    pub fn list(&self) -> Result<Vec<Vec<u8>>> {
+        // fdopendir takes the descriptor over, so it gets its own copy,
+        // which starts reading at the beginning thanks to rewinddir.
+        let copy = check(unsafe { libc::fcntl(self.fd.raw(), libc::F_DUPFD_CLOEXEC, 0) })?;
+        let dir = unsafe { libc::fdopendir(copy) };
+        if dir.is_null() {
+            let e = Errno::last();
+            unsafe { libc::close(copy) };
+            return Err(e);
+        }
+        unsafe { libc::rewinddir(dir) };
+        let mut names = Vec::new();
+        let result = loop {
+            unsafe { *libc::__errno_location() = 0 };
+            let ent = unsafe { libc::readdir(dir) };
+            if ent.is_null() {
+                let e = Errno::last();
+                break if e.0 == 0 { Ok(()) } else { Err(e) };
+            }
+            // SAFETY: d_name is a NUL-terminated array inside the entry.
+            let name = unsafe { core::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
+            if name != b"." && name != b".." {
+                names.push(name.to_vec());
+            }
+        };
+        unsafe { libc::closedir(dir) };
+        result.map(|_| names)
+    }
+}
+
+/// fchmod(2).
+pub fn fchmod(fd: &Fd, mode: u32) -> Result<()> {
+    retry(|| check(unsafe { libc::fchmod(fd.raw(), mode) })).map(drop)
+}
+
+/// A copy of `fd` numbered at least `min`, close-on-exec: lets a child's
+/// fds 0..5 be filled in any order without one copy clobbering another.
+pub fn dup_above(fd: &Fd, min: c_int) -> Result<Fd> {
+    check(unsafe { libc::fcntl(fd.raw(), libc::F_DUPFD_CLOEXEC, min) }).map(Fd::from_raw)
+}
+
+impl Fd {
+    /// Writes all of `buf` at `offset` with pwrite(2), leaving the file
+    /// offset alone: a status file is rewritten in place.
+    pub fn pwrite_all(&self, mut buf: &[u8], mut offset: u64) -> Result<()> {
+        while !buf.is_empty() {
+            let n = retry(|| {
+                super::check_size(unsafe {
+                    libc::pwrite(self.raw(), buf.as_ptr().cast(), buf.len(), offset as i64)
+                })
+            })?;
+            buf = &buf[n..];
+            offset += n as u64;
+        }
+        Ok(())
+    }
+}
+
+/// Starts writing `len` bytes of `fd` at `offset` to disk without waiting
+/// (sync_file_range with SYNC_FILE_RANGE_WRITE), so that a later fsync
+/// finds little left to do.
+pub fn start_writeback(fd: &Fd, offset: u64, len: u64) -> Result<()> {
+    check(unsafe {
+        libc::sync_file_range(
+            fd.raw(),
+            offset as i64,
+            len as i64,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    })
+    .map(drop)
+}
+
+/// The link count of an open file: 0 once it was removed (or its
+/// directory was), though writes to it still succeed.
+pub fn links(fd: &Fd) -> Result<u64> {
+    let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
+    check(unsafe { libc::fstat(fd.raw(), &mut st) })?;
+    Ok(st.st_nlink as u64)
+}
