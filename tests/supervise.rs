@@ -46,14 +46,15 @@ fn run_starts_in_its_own_session_with_the_dir_name_and_files_get_their_modes() {
         assert_eq!(mode(&sup.join(fifo)), 0o600, "{fifo}");
     }
     assert_eq!(mode(&sup.join("lock")), 0o600);
+    // pid and stat follow status within the same step: wait for them.
+    wait_for("pid and stat to follow status", || {
+        let pid_file = fs::read_to_string(sup.join("pid")).ok()?;
+        let stat = fs::read_to_string(sup.join("stat")).ok()?;
+        (pid_file == format!("{pid}\n") && stat == "run\n").then_some(())
+    });
     for f in ["status", "pid", "stat"] {
         assert_eq!(mode(&sup.join(f)), 0o644, "{f}");
     }
-    assert_eq!(
-        fs::read_to_string(sup.join("pid")).unwrap(),
-        format!("{pid}\n")
-    );
-    assert_eq!(fs::read_to_string(sup.join("stat")).unwrap(), "run\n");
     assert_eq!(status_bytes(&web).unwrap().len(), 58);
 }
 
@@ -137,10 +138,10 @@ fn a_down_file_keeps_the_service_down_until_u() {
     fs::write(web.join("down"), "").unwrap();
     let mut r = Reaper::new();
     start_supervise(&mut r, &web);
-    assert_eq!(
-        fs::read_to_string(web.join("supervise/stat")).unwrap(),
-        "down\n"
-    );
+    wait_for("stat to say down", || {
+        let stat = fs::read_to_string(web.join("supervise/stat")).ok()?;
+        (stat == "down\n").then_some(())
+    });
     assert_eq!(status_pid(&web), 0);
     assert_eq!(status_bytes(&web).unwrap()[17], b'd');
     assert_eq!(call("svc", &["-u", "web"], &s.path).0, 0);

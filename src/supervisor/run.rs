@@ -433,8 +433,11 @@ impl Io {
         if before == Some(s) {
             return;
         }
-        // pid and stat first: a client that sees a new status finds them
-        // up to date.
+        // status first: it is what svstat, svc -w and the peers' tools
+        // read, and each file is a rename (~130 us on ext4), so it leads.
+        // pid and stat, runit's text files, follow within the same step.
+        let (bytes, len) = s.encode();
+        self.write("supervise/status", &bytes[..len]);
         if before.is_none_or(|b| b.pid != s.pid) {
             let pid = if s.pid != 0 {
                 format!("{}\n", s.pid)
@@ -451,8 +454,6 @@ impl Io {
             };
             self.write("supervise/stat", word);
         }
-        let (bytes, len) = s.encode();
-        self.write("supervise/status", &bytes[..len]);
         self.published = Some(s);
     }
 
