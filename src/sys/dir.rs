@@ -29,7 +29,7 @@ impl Dir {
     }
 
     /// fstatat(2) without following a final symlink.
-    pub fn stat(&self, name: &Path) -> Result<Meta> {
+    fn raw_stat(&self, name: &Path) -> Result<libc::stat> {
         let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
         check(unsafe {
             libc::fstatat(
@@ -39,21 +39,19 @@ impl Dir {
                 libc::AT_SYMLINK_NOFOLLOW,
             )
         })?;
-        Ok(Meta::of(&st))
+        Ok(st)
+    }
+
+    /// fstatat(2) without following a final symlink.
+    pub fn stat(&self, name: &Path) -> Result<Meta> {
+        self.raw_stat(name).map(|st| Meta::of(&st))
     }
 
     /// The link count of `name`, which `stat`'s Meta leaves out.
     pub fn nlink(&self, name: &Path) -> Result<u64> {
-        let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
-        check(unsafe {
-            libc::fstatat(
-                self.fd.raw(),
-                name.as_cstr().as_ptr(),
-                &mut st,
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })?;
-        Ok(st.st_nlink as u64)
+        // nlink_t is u64 here, u32 on some targets.
+        #[allow(clippy::unnecessary_cast)]
+        self.raw_stat(name).map(|st| st.st_nlink as u64)
     }
 
     /// renameat(2) within this directory.
@@ -95,22 +93,8 @@ impl Dir {
             return Err(e);
         }
         unsafe { libc::rewinddir(dir) };
-        let mut names = Vec::new();
-        let result = loop {
-            unsafe { *libc::__errno_location() = 0 };
-            let ent = unsafe { libc::readdir(dir) };
-            if ent.is_null() {
-                let e = Errno::last();
-                break if e.0 == 0 { Ok(()) } else { Err(e) };
-            }
-            // SAFETY: d_name is a NUL-terminated array inside the entry.
-            let name = unsafe { core::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
-            if name != b"." && name != b".." {
-                names.push(name.to_vec());
-            }
-        };
-        unsafe { libc::closedir(dir) };
-        result.map(|_| names)
+        // SAFETY: dir is ours alone, and read_names closes it.
+        unsafe { super::fs::read_names(dir) }
     }
 }
 

@@ -6,8 +6,9 @@
 
 use super::process::Spawn;
 use super::{Errno, Path, Result, check};
+use alloc::ffi::CString;
 use alloc::vec::Vec;
-use core::ffi::{CStr, c_char};
+use core::ffi::{CStr, c_char, c_int};
 
 unsafe extern "C" {
     /// The process environment, as execve wants it.
@@ -19,35 +20,108 @@ unsafe extern "C" {
 /// exec failure cannot be returned: the child exits 127, as a shell's
 /// would.
 pub fn fork_exec(program: &Path, argv: &[&CStr], opts: &Spawn) -> Result<i32> {
+    start(program, argv, opts, false)
+}
+
+/// As `fork_exec`, but waits for the exec and returns its failure, as
+/// posix_spawn does; `opts.pid_var` (which posix_spawn cannot offer) is
+/// set to the child's own pid.
+pub fn fork_exec_checked(program: &Path, argv: &[&CStr], opts: &Spawn) -> Result<i32> {
+    start(program, argv, opts, true)
+}
+
+fn start(program: &Path, argv: &[&CStr], opts: &Spawn, checked: bool) -> Result<i32> {
     let mut args: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     args.push(core::ptr::null());
+    let inherited;
+    let env: Option<&[CString]> = match (opts.env, opts.pid_var) {
+        (Some(env), _) => Some(env),
+        (None, Some(var)) => {
+            inherited = super::process::environment(&[var]);
+            Some(&inherited)
+        }
+        (None, None) => None,
+    };
+    // "VAR=" and room for the digits, filled in by the child.
+    let mut pid_entry: Vec<u8> = Vec::new();
+    if let Some(var) = opts.pid_var {
+        pid_entry.extend_from_slice(var.as_bytes());
+        pid_entry.push(b'=');
+        pid_entry.resize(var.len() + 1 + 12, 0);
+    }
+    // One raw pointer for both the environment and the child's write.
+    let entry_ptr = pid_entry.as_mut_ptr();
     let envp: Vec<*const c_char>;
-    let env_ptr = match opts.env {
+    let env_ptr = match env {
         Some(env) => {
             envp = env
                 .iter()
                 .map(|e| e.as_ptr())
+                .chain(opts.pid_var.map(|_| entry_ptr.cast_const().cast()))
                 .chain([core::ptr::null()])
                 .collect();
             envp.as_ptr()
         }
         None => unsafe { environ },
     };
+    // The child reports a failed exec through this pipe; a successful exec
+    // closes it (close-on-exec), so the parent reads end-of-file.
+    let report = match checked {
+        true => Some(super::fd::pipe()?),
+        false => None,
+    };
     // SAFETY: signals are blocked across fork so that no handler of ours
     // runs in the child; the child makes only async-signal-safe calls on
     // memory prepared before the fork, then execs or exits.
-    unsafe {
+    let pid = unsafe {
         let mut all: libc::sigset_t = core::mem::zeroed();
         let mut saved: libc::sigset_t = core::mem::zeroed();
         libc::sigfillset(&mut all);
         libc::sigprocmask(libc::SIG_SETMASK, &all, &mut saved);
         let pid = libc::fork();
         if pid == 0 {
-            child(program, &args, env_ptr, opts);
+            if let Some(var) = opts.pid_var {
+                write_pid(entry_ptr, var.len() + 1);
+            }
+            let fd = report.as_ref().map_or(-1, |(_, w)| w.raw());
+            child(program, &args, env_ptr, opts, fd);
         }
         let e = Errno::last();
         libc::sigprocmask(libc::SIG_SETMASK, &saved, core::ptr::null_mut());
-        if pid < 0 { Err(e) } else { Ok(pid) }
+        if pid < 0 {
+            return Err(e);
+        }
+        pid
+    };
+    if let Some((r, w)) = report {
+        drop(w);
+        let mut e = [0u8; 4];
+        if let Ok(4) = r.read_full(&mut e) {
+            let _ = super::process::wait_for(pid);
+            return Err(Errno(c_int::from_ne_bytes(e)));
+        }
+    }
+    Ok(pid)
+}
+
+/// In the child: writes its pid in decimal at `at` bytes into `entry`.
+///
+/// # Safety
+/// `entry` must have room for at least 10 digits and a NUL after `at`.
+unsafe fn write_pid(entry: *mut u8, at: usize) {
+    let mut n = unsafe { libc::getpid() } as u32;
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..len {
+        unsafe { *entry.add(at + i) = digits[len - 1 - i] };
     }
 }
 
@@ -58,6 +132,7 @@ unsafe fn child(
     args: &[*const c_char],
     env: *const *const c_char,
     opts: &Spawn,
+    report: c_int,
 ) -> ! {
     unsafe {
         if opts.new_session {
@@ -83,6 +158,10 @@ unsafe fn child(
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, core::ptr::null_mut());
         libc::execve(program.as_cstr().as_ptr(), args.as_ptr(), env);
+        if report >= 0 {
+            let e = Errno::last().0.to_ne_bytes();
+            libc::write(report, e.as_ptr().cast(), e.len());
+        }
         libc::_exit(127)
     }
 }

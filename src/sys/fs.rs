@@ -194,11 +194,21 @@ pub fn lock_exclusive(fd: &Fd) -> Result<()> {
 
 /// The names in a directory, without "." and "..", in directory order.
 pub fn list_dir(path: &Path) -> Result<Vec<Vec<u8>>> {
-    // SAFETY: opendir returns null (errno set) or a valid DIR we close below.
+    // SAFETY: opendir returns null (errno set) or a valid DIR.
     let dir = unsafe { libc::opendir(path.as_cstr().as_ptr()) };
     if dir.is_null() {
         return Err(Errno::last());
     }
+    // SAFETY: dir is a valid, open DIR that nothing else uses.
+    unsafe { read_names(dir) }
+}
+
+/// Reads every name of an open directory stream but "." and "..", then
+/// closes it.
+///
+/// # Safety
+/// `dir` must be a valid DIR from opendir/fdopendir, not used afterwards.
+pub(crate) unsafe fn read_names(dir: *mut libc::DIR) -> Result<Vec<Vec<u8>>> {
     let mut names = Vec::new();
     let result = loop {
         // readdir returns null both at the end and on error; errno tells.

@@ -41,8 +41,8 @@ pub struct Spawn<'a> {
 /// glibc implements with vfork semantics: no page tables are copied, and an
 /// exec failure (ENOENT, EACCES, ENOEXEC) comes back here as the error.
 pub fn spawn(program: &Path, argv: &[&CStr], opts: &Spawn) -> Result<i32> {
-    if let Some(var) = opts.pid_var {
-        return spawn_forked(program, argv, opts, var);
+    if opts.pid_var.is_some() {
+        return super::fork::fork_exec_checked(program, argv, opts);
     }
     let mut args: Vec<*mut c_char> = argv.iter().map(|a| a.as_ptr() as *mut c_char).collect();
     args.push(core::ptr::null_mut());
@@ -126,90 +126,6 @@ pub fn environment(drop: &[&str]) -> Vec<CString> {
         }
     }
     out
-}
-
-/// `spawn` by fork and execve, setting `var` to the child's pid.
-fn spawn_forked(program: &Path, argv: &[&CStr], opts: &Spawn, var: &str) -> Result<i32> {
-    let args: Vec<*const c_char> = argv
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain([core::ptr::null()])
-        .collect();
-    let env = match opts.env {
-        Some(env) => env.to_vec(),
-        None => environment(&[var]),
-    };
-    // "VAR=" and room for the digits, filled in by the child.
-    let mut pid_entry: Vec<u8> = Vec::with_capacity(var.len() + 16);
-    pid_entry.extend_from_slice(var.as_bytes());
-    pid_entry.push(b'=');
-    let digits_at = pid_entry.len();
-    pid_entry.resize(digits_at + 12, 0);
-    let mut envp: Vec<*const c_char> = env.iter().map(|e| e.as_ptr()).collect();
-    envp.push(pid_entry.as_ptr().cast());
-    envp.push(core::ptr::null());
-    // The child reports a failed exec through this pipe; a successful exec
-    // closes it (close-on-exec), so the parent reads end-of-file.
-    let (report_r, report_w) = super::fd::pipe()?;
-    // SAFETY: fork in a single-threaded process; the child only makes
-    // async-signal-safe calls on memory prepared above, then execs or
-    // _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(Errno::last());
-    }
-    if pid == 0 {
-        unsafe {
-            let mut n = libc::getpid() as u32;
-            let mut digits = [0u8; 10];
-            let mut len = 0;
-            loop {
-                digits[len] = b'0' + (n % 10) as u8;
-                len += 1;
-                n /= 10;
-                if n == 0 {
-                    break;
-                }
-            }
-            let entry = envp[envp.len() - 2] as *mut u8;
-            for i in 0..len {
-                *entry.add(digits_at + i) = digits[len - 1 - i];
-            }
-            if opts.new_session {
-                libc::setsid();
-            } else if opts.new_group {
-                libc::setpgid(0, 0);
-            }
-            for &(from, to) in opts.dup {
-                if from == to {
-                    libc::fcntl(to, libc::F_SETFD, 0);
-                } else {
-                    libc::dup2(from, to);
-                }
-            }
-            for sig in 1..libc::SIGRTMAX() {
-                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                    libc::signal(sig, libc::SIG_DFL);
-                }
-            }
-            let mut empty: libc::sigset_t = core::mem::zeroed();
-            libc::sigemptyset(&mut empty);
-            libc::sigprocmask(libc::SIG_SETMASK, &empty, core::ptr::null_mut());
-            libc::execve(program.as_cstr().as_ptr(), args.as_ptr(), envp.as_ptr());
-            let e = Errno::last().0.to_ne_bytes();
-            libc::write(report_w.raw(), e.as_ptr().cast(), e.len());
-            libc::_exit(127);
-        }
-    }
-    drop(report_w);
-    let mut e = [0u8; 4];
-    match report_r.read_full(&mut e) {
-        Ok(4) => {
-            let _ = wait_for(pid);
-            Err(Errno(c_int::from_ne_bytes(e)))
-        }
-        _ => Ok(pid),
-    }
 }
 
 /// Reaps one child that has ended, without blocking; None when no child
