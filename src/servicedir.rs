@@ -110,49 +110,61 @@ impl ServiceDir {
 
     /// Reads every setting supervise uses, warning about invalid ones.
     pub fn settings(&self, warn: &mut dyn FnMut(&Error)) -> Settings {
-        let d = Settings::default();
-        let (backoff_min, backoff_max) = self
-            .parsed("backoff", "MIN MAX in milliseconds", parse_backoff, warn)
-            .unwrap_or((d.backoff_min, d.backoff_max));
+        let mut s = self.launch_settings(warn);
+        self.other_settings(&mut s, warn);
+        s
+    }
+
+    /// The settings `run` must be started with (its notification fd, the
+    /// sd_notify environment): all supervise reads before the spawn, so
+    /// that a restart waits on as few system calls as possible.
+    pub fn launch_settings(&self, warn: &mut dyn FnMut(&Error)) -> Settings {
+        let notify = fs::exists(&self.file("notify"));
+        let watchdog = match notify {
+            true => self.parsed("watchdog-timeout", "milliseconds", parse_ms, warn),
+            false => None,
+        };
         Settings {
-            down_signal: self
-                .parsed(
-                    "down-signal",
-                    "a signal name or number",
-                    signal::parse,
-                    warn,
-                )
-                .unwrap_or(d.down_signal),
-            timeout_kill: self
-                .parsed("timeout-kill", "milliseconds", parse_ms, warn)
-                .unwrap_or(d.timeout_kill),
-            timeout_finish: self
-                .parsed("timeout-finish", "milliseconds", parse_ms, warn)
-                .unwrap_or(d.timeout_finish),
-            backoff_min,
-            backoff_max,
             notification_fd: self.parsed(
                 "notification-fd",
                 "a file descriptor above 2",
                 parse_fd,
                 warn,
             ),
-            notify: fs::exists(&self.file("notify")),
-            watchdog: self
-                .parsed("watchdog-timeout", "milliseconds", parse_ms, warn)
-                .filter(|t| !t.is_zero()),
-            check_interval: match fs::exists(&self.file("check")) {
-                true => self
-                    .parsed("check-interval", "milliseconds", parse_ms, warn)
-                    .filter(|t| !t.is_zero()),
-                false => None,
-            },
-            has_check: fs::exists(&self.file("check")),
-            check_retries: self
-                .parsed("check-retries", "a number above 0", parse_count, warn)
-                .unwrap_or(d.check_retries),
-            memory_limit: self.parsed("memory-limit", "bytes, with k, M or G", parse_bytes, warn),
+            notify,
+            watchdog: watchdog.filter(|t| !t.is_zero()),
+            ..Settings::default()
         }
+    }
+
+    /// Fills in what `launch_settings` left at the defaults.
+    pub fn other_settings(&self, s: &mut Settings, warn: &mut dyn FnMut(&Error)) {
+        let d = Settings::default();
+        if let Some((min, max)) =
+            self.parsed("backoff", "MIN MAX in milliseconds", parse_backoff, warn)
+        {
+            (s.backoff_min, s.backoff_max) = (min, max);
+        }
+        let sig = self.parsed(
+            "down-signal",
+            "a signal name or number",
+            signal::parse,
+            warn,
+        );
+        s.down_signal = sig.unwrap_or(d.down_signal);
+        let ms =
+            |name, warn: &mut dyn FnMut(&Error)| self.parsed(name, "milliseconds", parse_ms, warn);
+        s.timeout_kill = ms("timeout-kill", warn).unwrap_or(d.timeout_kill);
+        s.timeout_finish = ms("timeout-finish", warn).unwrap_or(d.timeout_finish);
+        s.has_check = fs::exists(&self.file("check"));
+        s.check_interval = match s.has_check {
+            true => ms("check-interval", warn).filter(|t| !t.is_zero()),
+            false => None,
+        };
+        s.check_retries = self
+            .parsed("check-retries", "a number above 0", parse_count, warn)
+            .unwrap_or(d.check_retries);
+        s.memory_limit = self.parsed("memory-limit", "bytes, with k, M or G", parse_bytes, warn);
     }
 }
 

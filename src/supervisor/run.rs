@@ -203,8 +203,13 @@ impl Io {
     fn perform(&mut self, action: Action, m: &Machine) -> Option<Event> {
         match action {
             Action::SpawnRun => {
-                let settings = self.dir.settings(&mut |e| die::warn(PROG, e));
-                match self.spawn_run(&settings) {
+                // Only what the spawn needs before it: the rest is read
+                // while run starts, off a restart's critical path.
+                let mut settings = self.dir.launch_settings(&mut |e| die::warn(PROG, e));
+                let spawned = self.spawn_run(&settings);
+                self.dir
+                    .other_settings(&mut settings, &mut |e| die::warn(PROG, e));
+                match spawned {
                     Ok(pid) => Some(Event::RunStarted { pid, settings }),
                     Err(e) => {
                         die::warn(PROG, &e);
@@ -277,8 +282,6 @@ impl Io {
     /// Spawns `./run` with what its settings ask for: the write end of a
     /// notification-fd pipe, the sd_notify environment.
     fn spawn_run(&mut self, settings: &Settings) -> Result<i32, Error> {
-        // A STATUS= text of the previous run says nothing about this one.
-        let _ = fs::unlink(&Path::from("supervise/message"));
         self.ready_pipe = None;
         let mut ready_w = None;
         let mut dup = Vec::new();
@@ -308,6 +311,9 @@ impl Io {
         let pid = self.spawn("run", &[], &opts);
         // Only the service holds the write end: its exit means end-of-file.
         drop(ready_w);
+        // A STATUS= text of the previous run says nothing about this one.
+        // (After the spawn: the new run's datagrams are read later.)
+        let _ = fs::unlink(&Path::from("supervise/message"));
         if pid.is_err() {
             self.ready_pipe = None;
         }

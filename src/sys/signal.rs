@@ -64,11 +64,13 @@ impl Signals {
         let mut seen = [false; 65];
         let mut buf = [0u8; 64];
         while let Ok(n) = self.read.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
             for &b in &buf[..n] {
                 seen[(b as usize).min(64)] = true;
+            }
+            // A short read emptied the pipe: no second read(2) to hear
+            // EAGAIN, which would sit between a SIGCHLD and the restart.
+            if n < buf.len() {
+                break;
             }
         }
         for (sig, _) in seen.iter().enumerate().filter(|(_, s)| **s) {
