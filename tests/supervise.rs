@@ -172,11 +172,11 @@ fn a_crash_loop_backs_off_doubling_up_to_max_and_u_resets_it() {
     for (gap, min) in gaps.iter().zip([200, 400, 800, 800, 800]) {
         assert!(*gap >= min * 3 / 4, "gaps {gaps:?}");
     }
-    let (_, out, _) = call("svstat", &["web"], &s.path);
-    assert!(
-        out.contains(" deaths") && out.contains("normally up"),
-        "{out}"
-    );
+    // Caught between starts (it may be running `date` right now).
+    wait_for("svstat to count the deaths while it is down", || {
+        let (_, out, _) = call("svstat", &["web"], &s.path);
+        (out.contains(" deaths") && out.contains("normally up")).then_some(())
+    });
 
     // A long back-off, then `svc -u`: started now, not in a minute.
     fs::write(web.join("backoff"), "60000 60000\n").unwrap();

@@ -221,6 +221,10 @@ impl Io {
                 if !fs::exists(&Path::from("finish")) {
                     return Some(Event::FinishFailed);
                 }
+                // The world learns that run is gone before finish can act
+                // on it (runsv's order too): whoever sees finish's work
+                // finds the status already saying so.
+                self.publish(m);
                 let code = CString::new(format!("{code}")).unwrap_or_default();
                 let signal = CString::new(format!("{signal}")).unwrap_or_default();
                 match self.spawn("finish", &[&code, &signal], &Spawn::default()) {

@@ -115,7 +115,11 @@ pub fn kill(pid: i32, sig: i32) {
 #[derive(Default)]
 pub struct Reaper {
     children: Vec<Child>,
-    pids: Vec<i32>,
+    /// (pid, start time): a pid is killed only if it still names the same
+    /// process. pid_max is 32768 here and the suite forks thousands of
+    /// processes, so a pid that died early in a test may belong to another
+    /// test's supervise by the end of it.
+    pids: Vec<(i32, u64)>,
     /// Service dirs whose current service (and its process group) must
     /// go too, whoever started it.
     dirs: Vec<PathBuf>,
@@ -136,8 +140,10 @@ impl Reaper {
 
     /// A pid the test did not start but must clean up (a service).
     pub fn adopt(&mut self, pid: i32) {
-        if pid > 0 && !self.pids.contains(&pid) {
-            self.pids.push(pid);
+        if let Some(start) = start_time(pid)
+            && !self.pids.contains(&(pid, start))
+        {
+            self.pids.push((pid, start));
         }
     }
 
@@ -169,23 +175,28 @@ impl Drop for Reaper {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // A service runs in its dir: its cwd says it is ours, where a pid
+        // read from a status file may by now name another test's process.
+        // (Each run leads its own process group: the group goes too.)
         for dir in &self.dirs {
-            let pid = status_pid(dir);
-            if pid > 0 {
-                kill(-pid, libc::SIGKILL);
-                kill(pid, libc::SIGKILL);
-            }
-            // A supervise killed between spawning run and publishing its
-            // pid leaves a service no status names: find it by its cwd.
             for pid in pids_in(dir) {
                 kill(-pid, libc::SIGKILL);
                 kill(pid, libc::SIGKILL);
             }
         }
-        for pid in &self.pids {
-            kill(*pid, libc::SIGKILL);
+        for &(pid, start) in &self.pids {
+            if start_time(pid) == Some(start) {
+                kill(pid, libc::SIGKILL);
+            }
         }
     }
+}
+
+/// When process `pid` started (clock ticks after boot), None if it is gone.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    fields.get(19)?.parse().ok()
 }
 
 /// Processes whose working directory is `dir` (services run in theirs).
@@ -279,8 +290,13 @@ pub fn bin_copy(s: &Scratch, name: &str) -> PathBuf {
         fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
     }
     let to = dir.join(name);
-    fs::copy(bin(name), &to).unwrap();
-    fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).unwrap();
+    // A hard link, where it can be: a copy is a file open for writing, and
+    // a process another test thread forks meanwhile holds it open too, so
+    // exec'ing it can fail with "Text file busy".
+    if fs::hard_link(bin(name), &to).is_err() {
+        fs::copy(bin(name), &to).unwrap();
+        fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).unwrap();
+    }
     to
 }
 
