@@ -8,7 +8,6 @@ mod common;
 use common::*;
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Docker's default grace period between SIGTERM and SIGKILL.
@@ -16,11 +15,7 @@ const GRACE: Duration = Duration::from_secs(10);
 
 #[test]
 fn scan_as_a_containers_pid_1_starts_reaps_and_stops_in_order() {
-    let probe = Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "true"])
-        .output();
-    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: unshare --pid --fork --mount-proc does not work here: {probe:?}");
+    if !pid_namespaces_work() {
         return;
     }
     let s = Scratch::new("container");
@@ -44,18 +39,7 @@ fn scan_as_a_containers_pid_1_starts_reaps_and_stops_in_order() {
         app.join("log/run"),
         &format!("exec {} ./main", bin("logsink").display()),
     );
-    let mut ns = Tree::spawn(
-        Command::new("unshare")
-            .args(["--pid", "--fork", "--mount-proc"])
-            .arg(bin("scan"))
-            .arg(&tree),
-        s.join("scan.err"),
-    );
-    let scan = wait_for("scan in the namespace", || {
-        children(ns.pid)
-            .into_iter()
-            .find(|&p| cmdline(p).first().is_some_and(|a| a.ends_with("scan")))
-    });
+    let (mut ns, scan) = scan_as_pid_1(&tree, s.join("scan.err"));
     let current = app.join("log/main/current");
     wait_for("the app's first line in its log", || {
         lines(&current)

@@ -237,11 +237,7 @@ fn sigterm_stops_services_before_their_loggers_and_exits_0() {
 
 #[test]
 fn as_pid_1_of_a_pid_namespace_scan_reaps_orphans_and_stops_on_sigterm() {
-    let probe = Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "true"])
-        .output();
-    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: unshare --pid --fork --mount-proc does not work here: {probe:?}");
+    if !pid_namespaces_work() {
         return;
     }
     let s = Scratch::new("scan-pid1");
@@ -257,18 +253,7 @@ fn as_pid_1_of_a_pid_namespace_scan_reaps_orphans_and_stops_on_sigterm() {
         ),
         None,
     );
-    let mut ns = Tree::spawn(
-        Command::new("unshare")
-            .args(["--pid", "--fork", "--mount-proc"])
-            .arg(bin("scan"))
-            .arg(&dir),
-        s.join("scan.err"),
-    );
-    let scan = wait_for("scan in the namespace", || {
-        children(ns.pid)
-            .into_iter()
-            .find(|&p| cmdline(p).first().is_some_and(|a| a.ends_with("scan")))
-    });
+    let (mut ns, scan) = scan_as_pid_1(&dir, s.join("scan.err"));
     let nspid = fs::read_to_string(format!("/proc/{scan}/status")).unwrap();
     assert!(
         nspid

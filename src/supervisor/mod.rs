@@ -579,6 +579,19 @@ fn checked(m: &mut Machine, ok: bool, now: Now, out: &mut Vec<Action>) {
 /// SIGKILL after `timeout-kill`, or FORCED_KILL if none is set. Counts as
 /// a death: nobody asked for it.
 fn force_restart(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
+    signal_down(m, pid, out);
+    let t = match m.settings.timeout_kill.is_zero() {
+        true => FORCED_KILL,
+        false => m.settings.timeout_kill,
+    };
+    m.kill_at = Some(m.kill_at.map_or(now.mono + t, |k| k.min(now.mono + t)));
+    // Nothing more to watch in a run that is on its way out.
+    (m.watchdog_at, m.sample_at, m.health.next) = (None, None, None);
+}
+
+/// The down signal, and CONT: a stopped process never sees it otherwise.
+/// Check results of a run on its way out no longer count.
+fn signal_down(m: &mut Machine, pid: i32, out: &mut Vec<Action>) {
     out.push(Action::Signal {
         pid,
         signal: m.settings.down_signal,
@@ -588,13 +601,6 @@ fn force_restart(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
         signal: libc::SIGCONT,
     });
     m.paused = false;
-    let t = match m.settings.timeout_kill.is_zero() {
-        true => FORCED_KILL,
-        false => m.settings.timeout_kill,
-    };
-    m.kill_at = Some(m.kill_at.map_or(now.mono + t, |k| k.min(now.mono + t)));
-    // Nothing more to watch in a run that is on its way out.
-    (m.watchdog_at, m.sample_at, m.health.next) = (None, None, None);
     m.health.ending = true;
 }
 
@@ -607,17 +613,8 @@ fn start(m: &mut Machine, out: &mut Vec<Action>) {
 /// Sends the down signal (and CONT: a stopped process never sees it
 /// otherwise) to the run, arming the SIGKILL timeout.
 fn take_down(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
-    out.push(Action::Signal {
-        pid,
-        signal: m.settings.down_signal,
-    });
-    out.push(Action::Signal {
-        pid,
-        signal: libc::SIGCONT,
-    });
-    m.paused = false;
+    signal_down(m, pid, out);
     m.asked = true;
-    m.health.ending = true;
     m.term_sent = m.want == Want::Down;
     if !m.settings.timeout_kill.is_zero() && m.kill_at.is_none() {
         m.kill_at = Some(now.mono + m.settings.timeout_kill);

@@ -411,3 +411,34 @@ impl Drop for Tree {
         let _ = self.child.wait();
     }
 }
+
+/// Whether `unshare --pid --fork --mount-proc` works here (root, a kernel
+/// that allows it); says SKIPPED on stderr when not.
+pub fn pid_namespaces_work() -> bool {
+    let probe = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .output();
+    let ok = probe.as_ref().is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: unshare --pid --fork --mount-proc does not work here: {probe:?}");
+    }
+    ok
+}
+
+/// Starts svkit's scan on `dir` as pid 1 of a new pid namespace, as a
+/// container runtime would; returns the guard and scan's pid out here.
+pub fn scan_as_pid_1(dir: &Path, stderr: PathBuf) -> (Tree, i32) {
+    let ns = Tree::spawn(
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc"])
+            .arg(bin("scan"))
+            .arg(dir),
+        stderr,
+    );
+    let scan = wait_for("scan in the namespace", || {
+        children(ns.pid)
+            .into_iter()
+            .find(|&p| cmdline(p).first().is_some_and(|a| a.ends_with("scan")))
+    });
+    (ns, scan)
+}
