@@ -2,6 +2,7 @@
 //! style (`-abc` clusters, `-T5000` or `-T 5000`, `--name[=value]`, `--`).
 
 use crate::error::Error;
+use crate::sys::Path;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -186,6 +187,21 @@ fn char_at(bytes: &[u8], off: usize) -> Option<char> {
         .or(Some('?'))
 }
 
+/// The one operand of a program that takes a single directory (supervise,
+/// svok, scan) and no options: None when it was left out, a usage error
+/// for anything more.
+pub fn one_dir(args: &[&CStr]) -> Result<Option<Path>, Error> {
+    let mut p = Parser::new(args);
+    let mut dir = None;
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Value(v) if dir.is_none() => dir = Some(Path::from(v)),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(dir)
+}
+
 /// An operand as UTF-8 text, or a usage error naming `what`.
 pub fn text<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Error> {
     core::str::from_utf8(bytes).map_err(|_| Error::Usage(format!("{what} is not valid text")))
@@ -195,6 +211,19 @@ pub fn text<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Error> {
 mod tests {
     use super::*;
     use alloc::ffi::CString;
+
+    #[test]
+    fn one_dir_takes_one_operand_and_no_option() {
+        let ok = |v: &[&str]| {
+            let a = cs(v);
+            let r: Vec<&CStr> = a.iter().map(|c| c.as_c_str()).collect();
+            one_dir(&r).map(|d| d.map(|d| d.lossy()))
+        };
+        assert_eq!(ok(&["web"]).unwrap(), Some("web".into()));
+        assert_eq!(ok(&[]).unwrap(), None);
+        assert!(ok(&["a", "b"]).is_err());
+        assert!(ok(&["-x", "a"]).is_err());
+    }
 
     fn cs(v: &[&str]) -> Vec<CString> {
         v.iter().map(|s| CString::new(*s).unwrap()).collect()

@@ -2,7 +2,7 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 
-use svkit::args::{Arg, Args, Parser};
+use svkit::args::{self, Args};
 use svkit::error::Error;
 use svkit::sys::Path;
 use svkit::{control, die};
@@ -13,15 +13,7 @@ const USAGE: &str = "svok dir";
 svkit::main!(PROG, run);
 
 fn parse(args: &Args) -> Result<Path, Error> {
-    let mut p = Parser::new(args);
-    let mut dir = None;
-    while let Some(arg) = p.next()? {
-        match arg {
-            Arg::Value(v) if dir.is_none() => dir = Some(Path::from(v)),
-            _ => return Err(arg.unexpected()),
-        }
-    }
-    dir.ok_or_else(|| Error::Usage("missing dir".into()))
+    args::one_dir(args)?.ok_or_else(|| Error::Usage("missing dir".into()))
 }
 
 fn run(args: Args) -> i32 {
