@@ -17,17 +17,8 @@ impl LogDir {
     /// Finishes `current` and starts a new one (multilog's fullcurrent).
     pub fn rotate(&mut self) {
         let name = self.spec.path.clone();
+        self.seal_current();
         let t = &mut self.trouble;
-        persist(
-            t,
-            || format!("write {name}/current to disk"),
-            || self.current.sync(),
-        );
-        persist(
-            t,
-            || format!("set mode of {name}/current"),
-            || fchmod(&self.current, 0o744),
-        );
         let (cur, prev) = (Path::from("current"), Path::from("previous"));
         persist(
             t,
@@ -173,6 +164,13 @@ impl LogDir {
                 die::warn(PROG, &what);
             }
         }
+        self.seal_current();
+    }
+
+    /// `current` on disk and marked finished (mode 744), multilog's sign
+    /// that it holds nothing unsaved: before a rotation and at the end.
+    fn seal_current(&mut self) {
+        let name = &self.spec.path;
         let t = &mut self.trouble;
         persist(
             t,
