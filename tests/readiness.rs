@@ -67,6 +67,10 @@ fn ready_1_on_the_notify_socket_makes_it_ready_and_status_is_shown() {
         "import time\n\
          while not os.path.exists('go'): time.sleep(0.02)\n\
          notify('READY=1\\nSTATUS=serving 3 clients')\n\
+         while not os.path.exists('reload'): time.sleep(0.02)\n\
+         notify('RELOADING=1')\n\
+         while not os.path.exists('reloaded'): time.sleep(0.02)\n\
+         notify('READY=1')\n\
          time.sleep(1000)",
     );
     write(web.join("notify"), "");
@@ -86,6 +90,19 @@ fn ready_1_on_the_notify_socket_makes_it_ready_and_status_is_shown() {
     assert!(line.contains(", ready "), "{line}");
     let (_, json, _) = call("svstat", &["--json", w], &s.path);
     assert!(json.contains("\"message\":\"serving 3 clients\""), "{json}");
+
+    // RELOADING=1: not ready until the next READY=1.
+    write(web.join("reload"), "");
+    wait_for("reloading to show", || {
+        svstat(&web)
+            .contains(", not ready, reloading")
+            .then_some(())
+    });
+    assert_eq!(call("svstat", &["-r", w], &s.path).0, 1);
+    write(web.join("reloaded"), "");
+    let (code, _, err) = call("svc", &["-wU", "-T", "20000", w], &s.path);
+    assert_eq!(code, 0, "{err}");
+    assert!(!svstat(&web).contains("reloading"), "{}", svstat(&web));
 }
 
 #[test]
