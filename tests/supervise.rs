@@ -130,6 +130,73 @@ fn a_killed_service_is_restarted() {
     assert!(!alive(first));
 }
 
+/// Whether `dir`'s filesystem can exchange two names (renameat2).
+fn can_exchange(dir: &Path) -> bool {
+    let (a, b) = (dir.join("x.a"), dir.join("x.b"));
+    fs::write(&a, "a").unwrap();
+    fs::write(&b, "b").unwrap();
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    let (ca, cb) = (c(&a), c(&b));
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    let _ = (fs::remove_file(a), fs::remove_file(b));
+    rc == 0
+}
+
+#[test]
+fn publishing_a_change_reuses_two_inodes_per_file() {
+    let s = Scratch::new("sup-inodes");
+    if !can_exchange(&s.path) {
+        eprintln!("SKIPPED: the scratch filesystem cannot exchange names");
+        return;
+    }
+    let web = s.join("web");
+    sleeper(&web);
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let ino = |f: &str| {
+        std::os::unix::fs::MetadataExt::ino(&fs::metadata(web.join("supervise").join(f)).unwrap())
+    };
+    let mut seen: std::collections::BTreeMap<&str, std::collections::BTreeSet<u64>> =
+        Default::default();
+    let mut pid = wait_up(&mut r, &web, 0);
+    for _ in 0..3 {
+        assert_eq!(call("svc", &["-d", "web"], &s.path).0, 0);
+        wait_down(&web);
+        wait_for("stat to follow status", || {
+            (fs::read_to_string(web.join("supervise/stat")).ok()? == "down\n").then_some(())
+        });
+        for f in ["status", "pid", "stat"] {
+            seen.entry(f).or_default().insert(ino(f));
+        }
+        assert_eq!(call("svc", &["-u", "web"], &s.path).0, 0);
+        let next = wait_up(&mut r, &web, pid);
+        wait_for("pid to follow status", || {
+            (fs::read_to_string(web.join("supervise/pid")).ok()? == format!("{next}\n"))
+                .then_some(())
+        });
+        pid = next;
+        for f in ["status", "pid", "stat"] {
+            seen.entry(f).or_default().insert(ino(f));
+        }
+    }
+    for (f, inodes) in &seen {
+        // The first change makes the spare; after that the two swap.
+        assert!(inodes.len() <= 2, "{f} went through inodes {inodes:?}");
+    }
+    assert_eq!(
+        fs::read_to_string(web.join("supervise/stat")).unwrap(),
+        "run\n"
+    );
+}
+
 #[test]
 fn a_down_file_keeps_the_service_down_until_u() {
     let s = Scratch::new("sup-down");
