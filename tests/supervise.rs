@@ -59,6 +59,27 @@ fn run_starts_in_its_own_session_with_the_dir_name_and_files_get_their_modes() {
 }
 
 #[test]
+fn run_and_finish_start_with_no_signal_blocked() {
+    let s = Scratch::new("sup-mask");
+    let web = s.join("web");
+    // supervise blocks the signals it reads from its signalfd.
+    script(
+        web.join("run"),
+        &format!("{{ {PRINT_MASK} }} >> masks; exec sleep 1000"),
+    );
+    script(web.join("finish"), &format!("{{ {PRINT_MASK} }} >> masks"));
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let pid = wait_up(&mut r, &web, 0);
+    kill(pid, libc::SIGTERM);
+    let masks = wait_for("run and finish to record their masks", || {
+        let m = lines(&web.join("masks"));
+        (m.len() >= 2).then_some(m)
+    });
+    assert_eq!(masks[..2], ["SigBlk: 0000000000000000"; 2]);
+}
+
+#[test]
 fn a_second_supervise_on_the_same_dir_exits_111() {
     let s = Scratch::new("sup-lock");
     let web = s.join("web");

@@ -442,3 +442,9 @@ pub fn scan_as_pid_1(dir: &Path, stderr: PathBuf) -> (Tree, i32) {
     });
     (ns, scan)
 }
+
+/// Shell code that prints the shell's own blocked-signal mask as
+/// `SigBlk: HEX`. The shell reads it itself: a forked grep could catch
+/// the mask a shell sets for a moment around its own forks.
+pub const PRINT_MASK: &str =
+    "while read -r k v; do [ \"$k\" = SigBlk: ] && echo \"$k $v\"; done < /proc/$$/status;";
