@@ -22,8 +22,9 @@ impl Watch {
 }
 
 /// Blocks until one of `watches` is readable or `timeout` passes (None: no
-/// timeout, so an idle process makes no wake-ups at all). A signal ends the
-/// wait early with nothing ready: the caller's self-pipe says which.
+/// timeout, so an idle process makes no wake-ups at all). The caller's
+/// signals arrive as input on its signalfd (see `signal::Signals`); a
+/// signal it did not block ends the wait early with nothing ready.
 pub fn wait(watches: &mut [Watch], timeout: Option<Duration>) -> Result<()> {
     let mut fds: Vec<libc::pollfd> = watches
         .iter()
