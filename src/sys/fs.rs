@@ -105,9 +105,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     };
     match check(swapped) {
         Ok(_) => Ok(()),
-        // No `path` yet, or a filesystem without exchange: a plain rename.
-        Err(Errno::ENOENT | Errno::EINVAL | Errno::ENOSYS) => rename(&tmp, path),
-        Err(e) => Err(e),
+        // No `path` yet, or a filesystem that cannot exchange (EINVAL on
+        // NFS, EXDEV on some overlays...): a plain rename, whose error, if
+        // any, is the one worth reporting.
+        Err(_) => rename(&tmp, path),
     }
 }
 

@@ -53,7 +53,6 @@ impl Errno {
     pub const EINVAL: Errno = Errno(libc::EINVAL);
     pub const EPIPE: Errno = Errno(libc::EPIPE);
     pub const ENOSPC: Errno = Errno(libc::ENOSPC);
-    pub const ENOSYS: Errno = Errno(libc::ENOSYS);
 
     /// The errno the last failing call left behind.
     pub fn last() -> Errno {
