@@ -56,10 +56,17 @@ impl ServiceDir {
     /// Whether the service says when it is ready (notification-fd or
     /// notify) or has a check that can tell: then "ready" means more than
     /// "up".
+    ///
+    /// Decided from the same parsed settings as supervise's, so that an
+    /// invalid notification-fd, which supervise warns about and ignores,
+    /// gives no readiness word in svstat either. Silently: invalid
+    /// settings are supervise's to report, not every reader's.
     pub fn has_readiness(&self) -> bool {
-        ["notification-fd", "notify", "check"]
-            .iter()
-            .any(|f| fs::exists(&self.file(f)))
+        let settings = Settings {
+            has_check: fs::exists(&self.file("check")),
+            ..self.launch_settings(&mut |_| {})
+        };
+        settings.has_readiness()
     }
 
     /// A setting's trimmed text; None when the file is absent. A file that

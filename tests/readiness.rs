@@ -59,6 +59,32 @@ fn a_newline_on_the_notification_fd_makes_it_ready() {
 }
 
 #[test]
+fn an_invalid_notification_fd_is_ignored_by_supervise_and_svstat_alike() {
+    let s = Scratch::new("ready-badfd");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    // fd 1 is the service's stdout: not a notification fd.
+    write(web.join("notification-fd"), "1\n");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    let w = web.to_str().unwrap();
+    // supervise treats the service as plain: ready as soon as it runs...
+    let (code, _, err) = call("svc", &["-wU", "-T", "20000", w], &s.path);
+    assert_eq!(code, 0, "{err}");
+    // ...and svstat shows no readiness word, where it said "ready" before.
+    let line = svstat(&web);
+    let state = line.strip_prefix(&format!("{w}: ")).unwrap_or_default();
+    assert!(state.starts_with("up (pid "), "{line}");
+    assert!(!state.contains("ready"), "{line}");
+    assert!(
+        supervise_stderr(&web).contains("notification-fd"),
+        "{}",
+        supervise_stderr(&web)
+    );
+}
+
+#[test]
 fn ready_1_on_the_notify_socket_makes_it_ready_and_status_is_shown() {
     let s = Scratch::new("ready-notify");
     let web = s.join("web");
