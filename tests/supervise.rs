@@ -79,6 +79,22 @@ fn run_and_finish_start_with_no_signal_blocked() {
     assert_eq!(masks[..2], ["SigBlk: 0000000000000000"; 2]);
 }
 
+/// One supervise runs per service: without libc.so and ld.so mapped it
+/// costs a quarter of the memory (src/nolibc.rs). The rest of this suite
+/// checks that it still does everything.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[test]
+fn supervise_maps_no_shared_library() {
+    let s = Scratch::new("sup-nolibc");
+    let web = s.join("web");
+    sleeper(&web);
+    let mut r = Reaper::new();
+    let pid = start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    let maps = fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    assert!(!maps.contains(".so"), "{maps}");
+}
+
 #[test]
 fn a_second_supervise_on_the_same_dir_exits_111() {
     let s = Scratch::new("sup-lock");
