@@ -1,12 +1,15 @@
-//! supervise is linked without the C library on x86_64 Linux: static, no
-//! start files, no ld.so; src/nolibc.rs provides the C functions it calls.
-//! Elsewhere it links the C library as the other programs do.
+//! supervise, svc, svstat and svok are linked without the C library on
+//! x86_64 Linux: static, no start files, no ld.so; src/nolibc.rs provides
+//! the C functions they call. Elsewhere they link the C library as the
+//! other programs do.
 fn main() {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if arch == "x86_64" && os == "linux" {
-        for arg in ["-nostartfiles", "-nostdlib", "-static"] {
-            println!("cargo:rustc-link-arg-bin=supervise={arg}");
+        for bin in ["supervise", "svc", "svstat", "svok"] {
+            for arg in ["-nostartfiles", "-nostdlib", "-static"] {
+                println!("cargo:rustc-link-arg-bin={bin}={arg}");
+            }
         }
     }
     println!("cargo:rerun-if-changed=build.rs");

@@ -11,10 +11,14 @@
 //! is the one program of which one runs per service. The others keep
 //! glibc (setuidgid needs its NSS, logsink its vectorised memchr).
 //!
-//! Each function follows its glibc namesake for what supervise uses of it
-//! on x86_64 Linux: -1 and errno on failure, the same structure layouts.
-//! Compiled into the supervise binary only (`#[path]` in src/bin), never
-//! into the library, whose other users must keep glibc's.
+//! svc, svstat and svok, which health scripts and operators run all the
+//! time, are built the same way: without ld.so to map and relocate libc
+//! an exec of them costs less.
+//!
+//! Each function follows its glibc namesake for what these programs use
+//! of it on x86_64 Linux: -1 and errno on failure, the same structure
+//! layouts. Compiled into those binaries only (`#[path]` in src/bin),
+//! never into the library, whose other users must keep glibc's.
 #![allow(
     non_upper_case_globals,
     non_camel_case_types,
@@ -278,6 +282,18 @@ pub unsafe extern "C" fn waitpid(
     options: c_int,
 ) -> libc::pid_t {
     unsafe { sc(libc::SYS_wait4, a!(pid, status, options, 0)) as libc::pid_t }
+}
+#[unsafe(no_mangle)]
+pub extern "C" fn inotify_init1(flags: c_int) -> c_int {
+    unsafe { sc(libc::SYS_inotify_init1, a!(flags)) as c_int }
+}
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn inotify_add_watch(fd: c_int, path: *const c_char, mask: u32) -> c_int {
+    unsafe { sc(libc::SYS_inotify_add_watch, a!(fd, path, mask)) as c_int }
+}
+#[unsafe(no_mangle)]
+pub extern "C" fn inotify_rm_watch(fd: c_int, wd: c_int) -> c_int {
+    unsafe { sc(libc::SYS_inotify_rm_watch, a!(fd, wd)) as c_int }
 }
 #[unsafe(no_mangle)]
 pub extern "C" fn socket(domain: c_int, ty: c_int, proto: c_int) -> c_int {

@@ -199,3 +199,28 @@ fn usage_errors_exit_100() {
         )
     );
 }
+
+/// Whether the ELF file at `path` asks for a dynamic loader (PT_INTERP).
+fn wants_a_loader(path: &std::path::Path) -> bool {
+    let elf = fs::read(path).unwrap();
+    let word = |at: usize, n: usize| {
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(&elf[at..at + n]);
+        u64::from_le_bytes(b) as usize
+    };
+    assert_eq!(&elf[..5], b"\x7fELF\x02", "a 64-bit ELF file");
+    let (phoff, phentsize, phnum) = (word(0x20, 8), word(0x36, 2), word(0x38, 2));
+    (0..phnum).any(|i| word(phoff + i * phentsize, 4) == 3)
+}
+
+/// Health scripts run svstat all the time: without ld.so and libc.so to
+/// map and relocate, a call costs a fifth (src/nolibc.rs, README).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[test]
+fn svc_svstat_and_svok_need_no_dynamic_loader() {
+    for name in ["svc", "svstat", "svok", "supervise"] {
+        assert!(!wants_a_loader(&bin(name)), "{name}");
+    }
+    // The others do: the check can tell the two apart.
+    assert!(wants_a_loader(&bin("logsink")));
+}

@@ -20,6 +20,11 @@ const EXIT_TIMEOUT: i32 = 1;
 
 svkit::main!(PROG, run);
 
+// Runs without the C library: see src/nolibc.rs and build.rs.
+#[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]
+#[path = "../nolibc.rs"]
+mod nolibc;
+
 fn parse(args: &Args) -> Result<(Request, Vec<Path>), Error> {
     let mut p = Parser::new(args);
     let (mut req, mut dirs) = (Request::default(), Vec::new());

@@ -12,6 +12,11 @@ const USAGE: &str = "svok dir";
 
 svkit::main!(PROG, run);
 
+// Runs without the C library: see src/nolibc.rs and build.rs.
+#[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]
+#[path = "../nolibc.rs"]
+mod nolibc;
+
 fn parse(args: &Args) -> Result<Path, Error> {
     args::one_dir(args)?.ok_or_else(|| Error::Usage("missing dir".into()))
 }

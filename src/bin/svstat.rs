@@ -19,6 +19,11 @@ const EXIT_NO: i32 = 1;
 
 svkit::main!(PROG, run);
 
+// Runs without the C library: see src/nolibc.rs and build.rs.
+#[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]
+#[path = "../nolibc.rs"]
+mod nolibc;
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
     Text,
