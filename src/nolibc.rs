@@ -785,15 +785,7 @@ pub extern "C" fn strerror(e: c_int) -> *const c_char {
     static mut UNKNOWN: [u8; 32] = [0; 32];
     let buf = &raw mut UNKNOWN;
     let mut digits = [0u8; 10];
-    let (mut n, mut len) = (e.unsigned_abs(), 0);
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        len += 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+    let digits = svkit::sys::decimal(e.unsigned_abs(), &mut digits);
     // SAFETY: single-threaded; prefix, sign, 10 digits and NUL fit in 32.
     unsafe {
         let buf = &mut *buf;
@@ -803,10 +795,8 @@ pub extern "C" fn strerror(e: c_int) -> *const c_char {
             buf[at] = b'-';
             at += 1;
         }
-        for i in 0..len {
-            buf[at + i] = digits[len - 1 - i];
-        }
-        buf[at + len] = 0;
+        buf[at..at + digits.len()].copy_from_slice(digits);
+        buf[at + digits.len()] = 0;
         buf.as_ptr() as *const c_char
     }
 }

@@ -109,19 +109,10 @@ fn start(program: &Path, argv: &[&CStr], opts: &Spawn, checked: bool) -> Result<
 /// # Safety
 /// `entry` must have room for at least 10 digits and a NUL after `at`.
 unsafe fn write_pid(entry: *mut u8, at: usize) {
-    let mut n = unsafe { libc::getpid() } as u32;
-    let mut digits = [0u8; 10];
-    let mut len = 0;
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        len += 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for i in 0..len {
-        unsafe { *entry.add(at + i) = digits[len - 1 - i] };
+    let mut buf = [0u8; 10];
+    let digits = super::decimal(unsafe { libc::getpid() } as u32, &mut buf);
+    for (i, &d) in digits.iter().enumerate() {
+        unsafe { *entry.add(at + i) = d };
     }
 }
 

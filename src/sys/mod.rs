@@ -102,6 +102,20 @@ pub(crate) fn retry<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
     }
 }
 
+/// `n` in decimal without allocating, for a forked child and for the code
+/// that stands in for the C library: the digits are the tail of `buf`.
+pub fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
 /// The global allocator of every svkit binary: small blocks from a static
 /// arena (see `arena`), the rest from the C library's malloc, already
 /// mapped into the process, so Rust adds no allocator of its own.
@@ -174,4 +188,20 @@ pub fn getpid() -> i32 {
 pub fn getuid() -> u32 {
     // SAFETY: getuid cannot fail.
     unsafe { libc::getuid() }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_digits() {
+        let mut b = [0; 10];
+        for (n, text) in [
+            (0, "0"),
+            (7, "7"),
+            (12345, "12345"),
+            (u32::MAX, "4294967295"),
+        ] {
+            assert_eq!(super::decimal(n, &mut b), text.as_bytes());
+        }
+    }
 }
