@@ -504,6 +504,11 @@ fn a_new_supervise_waits_for_the_run_a_killed_one_left_behind() {
     let mut r = Reaper::new();
     let sup = start_supervise(&mut r, &web);
     let first = wait_up(&mut r, &web, 0);
+    // The status shows run's pid once it is spawned, maybe before the
+    // shell has written its line: wait for that too.
+    wait_for("run to record itself", || {
+        (lines(&web.join("started")).len() == 1).then_some(())
+    });
     kill(sup, libc::SIGKILL);
     r.wait_exit(sup);
     assert!(alive(first));
