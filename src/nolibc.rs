@@ -25,9 +25,16 @@
     clippy::missing_safety_doc
 )]
 
+extern crate alloc;
+
+use alloc::ffi::CString;
+use alloc::vec::Vec;
 use core::arch::{asm, global_asm};
+use core::ffi::CStr;
 use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
 use core::ptr;
+use svkit::sys::process::Spawn;
+use svkit::sys::{Path, fork};
 
 type size_t = usize;
 type ssize_t = isize;
@@ -802,16 +809,18 @@ pub extern "C" fn strerror(e: c_int) -> *const c_char {
 }
 
 // ---- posix_spawn ------------------------------------------------------------
-// glibc's attribute and file-action objects are opaque storage here: ours
-// fit inside them. The child is a fork, not a vfork: supervise is small,
-// and a fork child may run any of this code safely.
+// svkit calls posix_spawn from one place, sys::process::spawn, which asks
+// for a session or a process group, dup2s, every signal at its default and
+// none blocked. sys::fork::fork_exec_checked already starts a program just
+// so (for the spawns posix_spawn cannot do), exec failure reported back
+// included: posix_spawn here records the flags and the dup2s in glibc's
+// opaque objects and hands them to it. Its child always resets every
+// signal and unblocks all, so the signal attributes need no storing. The
+// child is a fork, not a vfork: these programs are small.
 
 #[repr(C)]
 struct Attr {
     flags: i16,
-    pgroup: libc::pid_t,
-    sigdefault: u64,
-    sigmask: u64,
 }
 
 const DUPS: usize = 8;
@@ -829,14 +838,7 @@ const _: () = assert!(
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn posix_spawnattr_init(a: *mut libc::posix_spawnattr_t) -> c_int {
-    unsafe {
-        (a as *mut Attr).write(Attr {
-            flags: 0,
-            pgroup: 0,
-            sigdefault: 0,
-            sigmask: 0,
-        })
-    };
+    unsafe { (a as *mut Attr).write(Attr { flags: 0 }) };
     0
 }
 #[unsafe(no_mangle)]
@@ -851,28 +853,28 @@ pub unsafe extern "C" fn posix_spawnattr_setflags(
     unsafe { (*(a as *mut Attr)).flags = f };
     0
 }
+/// The group is always the child's own (0): fork_exec's `new_group`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn posix_spawnattr_setpgroup(
-    a: *mut libc::posix_spawnattr_t,
-    g: libc::pid_t,
+pub extern "C" fn posix_spawnattr_setpgroup(
+    _: *mut libc::posix_spawnattr_t,
+    _: libc::pid_t,
 ) -> c_int {
-    unsafe { (*(a as *mut Attr)).pgroup = g };
     0
 }
+/// Always the empty mask: see above.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn posix_spawnattr_setsigmask(
-    a: *mut libc::posix_spawnattr_t,
-    s: *const libc::sigset_t,
+pub extern "C" fn posix_spawnattr_setsigmask(
+    _: *mut libc::posix_spawnattr_t,
+    _: *const libc::sigset_t,
 ) -> c_int {
-    unsafe { (*(a as *mut Attr)).sigmask = *word(s) };
     0
 }
+/// Always every signal: see above.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn posix_spawnattr_setsigdefault(
-    a: *mut libc::posix_spawnattr_t,
-    s: *const libc::sigset_t,
+pub extern "C" fn posix_spawnattr_setsigdefault(
+    _: *mut libc::posix_spawnattr_t,
+    _: *const libc::sigset_t,
 ) -> c_int {
-    unsafe { (*(a as *mut Attr)).sigdefault = *word(s) };
     0
 }
 #[unsafe(no_mangle)]
@@ -908,6 +910,19 @@ pub unsafe extern "C" fn posix_spawn_file_actions_adddup2(
     0
 }
 
+/// The strings of a NULL-terminated array.
+unsafe fn strings<'a>(list: *const *mut c_char) -> Vec<&'a CStr> {
+    let mut out = Vec::new();
+    let mut p = list;
+    unsafe {
+        while !(*p).is_null() {
+            out.push(CStr::from_ptr(*p));
+            p = p.add(1);
+        }
+    }
+    out
+}
+
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn posix_spawn(
     pid: *mut libc::pid_t,
@@ -918,114 +933,36 @@ pub unsafe extern "C" fn posix_spawn(
     envp: *const *mut c_char,
 ) -> c_int {
     unsafe {
-        let mut report = [0 as c_int; 2];
-        if pipe2(report.as_mut_ptr(), libc::O_CLOEXEC) < 0 {
-            return ERRNO;
-        }
-        let child = fork();
-        if child < 0 {
-            let e = ERRNO;
-            close(report[0]);
-            close(report[1]);
-            return e;
-        }
-        if child == 0 {
-            let e = spawned(
-                path,
-                acts as *const Actions,
-                attr as *const Attr,
-                argv,
-                envp,
-            );
-            write(report[1], (&raw const e).cast(), 4);
-            _exit(127);
-        }
-        close(report[1]);
-        let mut e: c_int = 0;
-        let n = loop {
-            let n = read(report[0], (&raw mut e).cast(), 4);
-            if !(n < 0 && ERRNO == libc::EINTR) {
-                break n;
+        let flags = match attr.is_null() {
+            true => 0,
+            false => (*(attr as *const Attr)).flags,
+        };
+        let dup = match acts.is_null() {
+            true => &[][..],
+            false => {
+                let a = &*(acts as *const Actions);
+                &a.dup[..a.n]
             }
         };
-        close(report[0]);
-        if n == 4 {
-            waitpid(child, ptr::null_mut(), 0);
-            return e;
-        }
-        if !pid.is_null() {
-            *pid = child;
-        }
-        0
-    }
-}
-
-/// In the child: applies the attributes and file actions, then execs.
-/// Returns the errno that stopped it.
-unsafe fn spawned(
-    path: *const c_char,
-    acts: *const Actions,
-    attr: *const Attr,
-    argv: *const *mut c_char,
-    envp: *const *mut c_char,
-) -> c_int {
-    unsafe {
-        let a = if attr.is_null() { None } else { Some(&*attr) };
-        let flags = a.map_or(0, |a| a.flags as c_int);
-        if flags & libc::POSIX_SPAWN_SETSID as c_int != 0 && setsid() < 0 {
-            return ERRNO;
-        }
-        if flags & libc::POSIX_SPAWN_SETPGROUP as c_int != 0
-            && setpgid(0, a.map_or(0, |a| a.pgroup)) < 0
-        {
-            return ERRNO;
-        }
-        if !acts.is_null() {
-            let acts = &*acts;
-            for &(from, to) in &acts.dup[..acts.n] {
-                // As glibc >= 2.29: a dup2 onto itself clears FD_CLOEXEC.
-                let r = if from == to {
-                    fcntl(to, libc::F_SETFD, 0)
-                } else {
-                    dup2(from, to)
-                };
-                if r < 0 {
-                    return ERRNO;
+        let args = strings(argv);
+        // Our own environment is inherited as it is; another is copied.
+        let env: Option<Vec<CString>> = (envp.cast::<*const c_char>() != environ)
+            .then(|| strings(envp).into_iter().map(CString::from).collect());
+        let opts = Spawn {
+            new_session: flags & libc::POSIX_SPAWN_SETSID != 0,
+            new_group: flags & libc::POSIX_SPAWN_SETPGROUP as i16 != 0,
+            dup,
+            env: env.as_deref(),
+            ..Spawn::default()
+        };
+        match fork::fork_exec_checked(&Path::from(CStr::from_ptr(path)), &args, &opts) {
+            Ok(child) => {
+                if !pid.is_null() {
+                    *pid = child;
                 }
+                0
             }
+            Err(e) => e.0,
         }
-        if flags & libc::POSIX_SPAWN_SETSIGDEF as c_int != 0 {
-            let set = a.map_or(0, |a| a.sigdefault);
-            let dfl = KernelAction {
-                handler: libc::SIG_DFL,
-                flags: 0,
-                restorer: 0,
-                mask: 0,
-            };
-            for sig in 1..=64 {
-                if set & (1 << (sig - 1)) != 0 && sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                    // Signals the kernel refuses to change are left alone.
-                    raw(
-                        libc::SYS_rt_sigaction,
-                        sig as usize,
-                        (&raw const dfl) as usize,
-                        0,
-                        8,
-                        0,
-                        0,
-                    );
-                }
-            }
-        }
-        if flags & libc::POSIX_SPAWN_SETSIGMASK as c_int != 0 {
-            let mask = a.map_or(0, |a| a.sigmask);
-            sigprocmask(libc::SIG_SETMASK, (&raw const mask).cast(), ptr::null_mut());
-        }
-        execve(
-            path,
-            argv as *const *const c_char,
-            envp as *const *const c_char,
-        );
-        ERRNO
     }
 }
