@@ -155,15 +155,6 @@ pub unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -
     unsafe { sc(libc::SYS_openat, a!(libc::AT_FDCWD, path, flags, mode)) as c_int }
 }
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn openat(
-    dir: c_int,
-    path: *const c_char,
-    flags: c_int,
-    mode: c_uint,
-) -> c_int {
-    unsafe { sc(libc::SYS_openat, a!(dir, path, flags, mode)) as c_int }
-}
-#[unsafe(no_mangle)]
 pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: c_long) -> c_int {
     unsafe { sc(libc::SYS_fcntl, a!(fd, cmd, arg)) as c_int }
 }
@@ -239,15 +230,6 @@ pub unsafe extern "C" fn stat(path: *const c_char, st: *mut libc::stat) -> c_int
     unsafe { sc(libc::SYS_stat, a!(path, st)) as c_int }
 }
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fstatat(
-    dir: c_int,
-    path: *const c_char,
-    st: *mut libc::stat,
-    flags: c_int,
-) -> c_int {
-    unsafe { sc(libc::SYS_newfstatat, a!(dir, path, st, flags)) as c_int }
-}
-#[unsafe(no_mangle)]
 pub unsafe extern "C" fn getcwd(buf: *mut c_char, size: size_t) -> *mut c_char {
     match unsafe { sc(libc::SYS_getcwd, a!(buf, size)) } {
         -1 => ptr::null_mut(),
@@ -297,10 +279,6 @@ pub extern "C" fn inotify_init1(flags: c_int) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn inotify_add_watch(fd: c_int, path: *const c_char, mask: u32) -> c_int {
     unsafe { sc(libc::SYS_inotify_add_watch, a!(fd, path, mask)) as c_int }
-}
-#[unsafe(no_mangle)]
-pub extern "C" fn inotify_rm_watch(fd: c_int, wd: c_int) -> c_int {
-    unsafe { sc(libc::SYS_inotify_rm_watch, a!(fd, wd)) as c_int }
 }
 #[unsafe(no_mangle)]
 pub extern "C" fn socket(domain: c_int, ty: c_int, proto: c_int) -> c_int {
