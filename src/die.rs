@@ -45,3 +45,24 @@ pub fn panicked(prog: &str, info: &core::panic::PanicInfo) -> ! {
     );
     sys::exit(EXIT_TEMPORARY)
 }
+
+/// Answers `--help` (prints `help`) or `--version` given as the first
+/// argument, on stdout, and returns the exit code 0; None for any other
+/// command line. Only the first argument counts, so `envdir d prog --help`
+/// still runs prog, and svc's `-h` stays SIGHUP.
+pub fn help_or_version(prog: &str, help: &str, args: &[&core::ffi::CStr]) -> Option<i32> {
+    let mut out = Out::stdout();
+    match args.first().map(|a| a.to_bytes()) {
+        Some(b"--help") => {
+            let _ = writeln!(out, "{}", help.trim_end());
+        }
+        Some(b"--version") => {
+            let _ = writeln!(out, "{prog} (svkit) {}", env!("CARGO_PKG_VERSION"));
+        }
+        _ => return None,
+    }
+    Some(match out.flush() {
+        Ok(()) => 0,
+        Err(_) => EXIT_TEMPORARY,
+    })
+}

@@ -30,16 +30,19 @@ pub mod tai64nlocal;
 pub mod wait;
 
 /// Declares a binary's C entry point, panic handler and allocator, then
-/// runs `$run(args) -> i32` and exits with its result.
+/// runs `$run(args) -> i32` and exits with its result. `--help` or
+/// `--version` as the first argument prints `$help` (usage, one line per
+/// option, the man page) or the version on stdout and exits 0 instead.
 #[macro_export]
 macro_rules! main {
-    ($prog:expr, $run:path) => {
+    ($prog:expr, $help:expr, $run:path) => {
         // A unit-test build has no C entry point; this keeps `run` and what
         // it calls from being reported as dead code there.
         #[cfg(test)]
         const _: () = {
             let _ = $run;
             let _ = $prog;
+            let _ = $help;
         };
 
         #[cfg(not(test))]
@@ -74,6 +77,9 @@ macro_rules! main {
         ) -> core::ffi::c_int {
             // SAFETY: the C runtime hands main a valid argv of argc strings.
             let args = unsafe { $crate::args::from_raw(argc, argv) };
+            if let Some(code) = $crate::die::help_or_version($prog, $help, &args) {
+                $crate::sys::exit(code)
+            }
             $crate::sys::exit($run(args))
         }
     };

@@ -11,7 +11,15 @@ use svkit::{die, envdir, exec};
 const PROG: &str = "envdir";
 const USAGE: &str = "envdir dir prog...";
 
-svkit::main!(PROG, run);
+const HELP: &str = "\
+envdir: run prog with the environment variables that dir's files name.
+usage: envdir dir prog...
+  dir        one file per variable: first line is the value, empty file unsets it
+  prog...    the program and its arguments, exec'd with the new environment
+See man/envdir.8.
+";
+
+svkit::main!(PROG, HELP, run);
 
 fn parse(args: &Args) -> Result<(Path, &[&CStr]), Error> {
     let mut p = Parser::new(args);

@@ -11,7 +11,22 @@ use svkit::logsink::{self, PROG, script};
 
 const USAGE: &str = "logsink script";
 
-svkit::main!(PROG, run);
+const HELP: &str = "\
+logsink: store the lines read on stdin in rotated log directories (multilog's script).
+usage: logsink script...
+  t          prefix each line with a TAI64N label
+  T          prefix each line with an ISO 8601 UTC time
+  sSIZE      rotate current when it reaches SIZE bytes
+  nNUM       keep NUM rotated files
+  !PROC      pipe each rotated file through PROC
+  +PAT -PAT  select or deselect lines matching PAT
+  e          copy selected lines to stderr
+  =FILE      keep the last selected line in FILE
+  ./dir /dir store selected lines in the log directory dir
+See man/logsink.8.
+";
+
+svkit::main!(PROG, HELP, run);
 
 fn run(args: Args) -> i32 {
     // The script is multilog's: every argument is an action, including

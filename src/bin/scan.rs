@@ -10,7 +10,15 @@ use svkit::{die, scanner};
 const PROG: &str = "scan";
 const USAGE: &str = "scan [dir]";
 
-svkit::main!(PROG, run);
+const HELP: &str = "\
+scan: supervise every service directory in dir, with their log pipes.
+usage: scan [dir]
+  dir        the service tree (default: the current directory)
+SIGTERM or SIGINT brings every service down, then its logger, and exits 0.
+See man/scan.8.
+";
+
+svkit::main!(PROG, HELP, run);
 
 fn parse(args: &Args) -> Result<Path, Error> {
     // daemontools' svscan: the current directory by default.

@@ -12,7 +12,15 @@ use svkit::{die, exec};
 const PROG: &str = "setuidgid";
 const USAGE: &str = "setuidgid [-s] account prog...";
 
-svkit::main!(PROG, run);
+const HELP: &str = "\
+setuidgid: run prog as account, with root's privileges dropped.
+usage: setuidgid [-s] account prog...
+  -s         keep the account's supplementary groups
+  account    user name whose uid and gid prog runs with
+See man/setuidgid.8.
+";
+
+svkit::main!(PROG, HELP, run);
 
 struct Command<'a> {
     all_groups: bool,

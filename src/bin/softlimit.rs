@@ -19,7 +19,19 @@ const USAGE: &str = "softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f f
                      [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] \
                      [-r residentbytes] [-s stackbytes] [-t cpusecs] prog...";
 
-svkit::main!(PROG, run);
+const HELP: &str = "\
+softlimit: run prog with lower soft resource limits.
+usage: softlimit [-acdflmoprst value] prog...
+  -a bytes   all memory (RLIMIT_AS)         -c bytes   core files
+  -d bytes   data segment                   -f bytes   file size
+  -l bytes   locked memory                  -m bytes   -a, -d, -l and -s at once
+  -o n       open files                     -p n       processes
+  -r bytes   resident set                   -s bytes   stack
+  -t secs    CPU time                       value \"=\" means the hard limit
+See man/softlimit.8.
+";
+
+svkit::main!(PROG, HELP, run);
 
 type Limits = Vec<(Resource, Want)>;
 

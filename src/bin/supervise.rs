@@ -10,7 +10,14 @@ use svkit::{die, supervisor};
 const PROG: &str = "supervise";
 const USAGE: &str = "supervise dir";
 
-svkit::main!(PROG, run);
+const HELP: &str = "\
+supervise: keep the service in dir running, obey svc, publish its status.
+usage: supervise dir
+  dir        the service directory: run, and optionally finish, down, log/ ...
+See man/supervise.8 and man/svkit.7.
+";
+
+svkit::main!(PROG, HELP, run);
 
 // supervise runs without the C library: see src/nolibc.rs and build.rs.
 #[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]

@@ -18,7 +18,24 @@ const USAGE: &str = "svc [-udoxrpchaitkq12ybDU] [-w udDUrR] [-T ms] dir...";
 /// Exit code when a wait timed out (man/svc.8).
 const EXIT_TIMEOUT: i32 = 1;
 
-svkit::main!(PROG, run);
+const HELP: &str = "\
+svc: send commands to the supervise of each dir, optionally wait for a state.
+usage: svc [-udoxrpchaitkq12ybDU] [-w udDUrR] [-T ms] dir...
+  -u -d      want up / want down (down signal, then CONT)
+  -o         once: start if down, do not restart
+  -x         exit supervise once the service is down
+  -r         restart: down signal, stay wanted up
+  -p -c      STOP / CONT
+  -h -a -i -t -k -q -1 -2 -y -b
+             HUP ALRM INT TERM KILL QUIT USR1 USR2 WINCH ABRT
+  -D -U      down / up, and create / remove dir/down
+  -w c       wait: u up, U up and ready, d down, D down and finished,
+             r restarted, R restarted and ready
+  -T ms      give up waiting after ms milliseconds (exit 1)
+See man/svc.8.
+";
+
+svkit::main!(PROG, HELP, run);
 
 // Runs without the C library: see src/nolibc.rs and build.rs.
 #[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]

@@ -10,7 +10,13 @@ use svkit::{control, die};
 const PROG: &str = "svok";
 const USAGE: &str = "svok dir";
 
-svkit::main!(PROG, run);
+const HELP: &str = "\
+svok: exit 0 when a supervise is running on dir, 100 when none is.
+usage: svok dir
+See man/svok.8.
+";
+
+svkit::main!(PROG, HELP, run);
 
 // Runs without the C library: see src/nolibc.rs and build.rs.
 #[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]

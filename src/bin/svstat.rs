@@ -17,7 +17,18 @@ const USAGE: &str = "svstat [--json | --prometheus | -u | -r | -d] dir...";
 /// Exit code of the check modes when some DIR is not in the asked state.
 const EXIT_NO: i32 = 1;
 
-svkit::main!(PROG, run);
+const HELP: &str = "\
+svstat: print the status of each service dir.
+usage: svstat [--json | --prometheus | -u | -r | -d] dir...
+  --json        one JSON object per service per line
+  --prometheus  the Prometheus text format, for node_exporter's textfile collector
+  -u            print nothing; exit 0 when every dir is up, 1 otherwise
+  -r            likewise for up and ready
+  -d            likewise for down
+See man/svstat.8.
+";
+
+svkit::main!(PROG, HELP, run);
 
 // Runs without the C library: see src/nolibc.rs and build.rs.
 #[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]

@@ -14,7 +14,13 @@ use svkit::tai64nlocal::Converter;
 const PROG: &str = "tai64nlocal";
 const USAGE: &str = "tai64nlocal";
 
-svkit::main!(PROG, run);
+const HELP: &str = "\
+tai64nlocal: turn the TAI64N labels at the start of lines into local time.
+usage: tai64nlocal < input
+See man/tai64nlocal.8.
+";
+
+svkit::main!(PROG, HELP, run);
 
 fn parse(args: &Args) -> Result<(), Error> {
     match Parser::new(args).next()? {
