@@ -15,9 +15,7 @@ const GRACE: Duration = Duration::from_secs(10);
 
 #[test]
 fn scan_as_a_containers_pid_1_starts_reaps_and_stops_in_order() {
-    if !pid_namespaces_work() {
-        return;
-    }
+    require_pid_namespaces();
     let s = Scratch::new("container");
     let tree = s.join("service");
     let app = tree.join("app");

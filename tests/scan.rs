@@ -239,9 +239,7 @@ fn sigterm_stops_services_before_their_loggers_and_exits_0() {
 
 #[test]
 fn as_pid_1_of_a_pid_namespace_scan_reaps_orphans_and_stops_on_sigterm() {
-    if !pid_namespaces_work() {
-        return;
-    }
+    require_pid_namespaces();
     let s = Scratch::new("scan-pid1");
     let dir = s.join("service");
     let release = s.join("release");
@@ -394,10 +392,11 @@ fn without_a_supervise_beside_it_scan_says_which_one_it_takes_from_path() {
 #[test]
 fn an_unreadable_dir_is_warned_about_and_the_rest_runs() {
     // Root reads every directory: run scan as nobody, where setpriv is.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: not root, cannot make a tree for nobody");
-        return;
-    }
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "the tests run as root (README): cannot make a tree for nobody"
+    );
     let s = Scratch::new("scan-unreadable");
     let dir = s.join("service");
     service(&dir.join("web"), "exec sleep 1000", None);
@@ -418,10 +417,10 @@ fn an_unreadable_dir_is_warned_about_and_the_rest_runs() {
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&scan)
         .arg(&dir);
-    if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: setpriv is not installed");
-        return;
-    }
+    assert!(
+        Command::new("setpriv").arg("--version").output().is_ok(),
+        "setpriv (util-linux) is not installed"
+    );
     let tree = Tree::spawn(&mut setpriv, s.join("scan.err"));
     wait_up_quiet(&dir.join("web"), 0);
     wait_for("the warning", || (!tree.stderr().is_empty()).then_some(()));
