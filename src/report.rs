@@ -175,7 +175,11 @@ impl Report {
         if !up && s.want == Want::Up {
             out += ", want up";
         }
-        if up && s.want == Want::Down {
+        // `svc -o` leaves daemontools' supervise wanting nothing, so its
+        // svstat says no "want down"; svkit's status byte says `d`, as
+        // runit's does, and the once flag tells the two apart.
+        let once = s.ext.is_some_and(|x| x.has(flag::ONCE));
+        if up && s.want == Want::Down && !once {
             out += ", want down";
         }
         let Some(x) = s.ext else { return out };
@@ -410,6 +414,19 @@ mod tests {
         assert_eq!(
             r.text(t(1012)),
             "/service/web: down 12 seconds, normally up, want up, backing off 8 seconds, 5 deaths"
+        );
+    }
+
+    #[test]
+    fn a_once_service_reads_as_daemontools_says_it() {
+        let x = Extension {
+            flags: flag::ONCE,
+            ..Extension::default()
+        };
+        let r = report(status(5, Want::Down, Some(x)), false, false);
+        assert_eq!(
+            r.text(t(1003)),
+            "/service/web: up (pid 5) 3 seconds, normally down"
         );
     }
 

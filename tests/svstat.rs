@@ -36,16 +36,63 @@ fn lines_are_daemontools_lines() {
     call("svc", &["-c", "web"], &s.path);
     fs::remove_file(web.join("down")).unwrap();
 
+    // svc -o: daemontools' line has no "want down" (its supervise wants
+    // nothing), though svkit's status byte says `d` as runit's does.
     call("svc", &["-o", "web"], &s.path);
-    wait_for("want down", || {
-        line(&s).ends_with(" seconds, want down\n").then_some(())
+    wait_for("status to say want d", || {
+        (status_bytes(&web)?[17] == b'd').then_some(())
     });
+    let l = line(&s);
+    assert!(l.starts_with(&re_up) && l.ends_with(" seconds\n"), "{l}");
     call("svc", &["-d", "-wd", "-T", "10000", "web"], &s.path);
     let l = line(&s);
     assert!(
         l.starts_with("web: down ") && l.ends_with(" seconds, normally up\n"),
         "{l}"
     );
+}
+
+/// `svc -o` on a normally-down service, side by side with daemontools'
+/// supervise, svc and svstat on a twin service.
+#[test]
+fn once_reads_as_daemontools_prints_it() {
+    let s = Scratch::new("svstat-once");
+    let (ours, theirs) = (s.join("ours"), s.join("theirs"));
+    for dir in [&ours, &theirs] {
+        script(dir.join("run"), "exec sleep 1000");
+        fs::write(dir.join("down"), "").unwrap();
+    }
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &ours);
+    r.spawn(std::process::Command::new("/usr/bin/supervise").arg(&theirs));
+    r.watch_dir(&theirs);
+    wait_for("daemontools' supervise", || {
+        status_bytes(&theirs).map(|_| ())
+    });
+    assert_eq!(call("svc", &["-o", "ours"], &s.path).0, 0);
+    let o = std::process::Command::new("/usr/bin/svc")
+        .args(["-o", "theirs"])
+        .current_dir(&s.path)
+        .status()
+        .expect("daemontools' svc: install daemontools (see .ci/run)");
+    assert!(o.success());
+    let (a, b) = (wait_up(&mut r, &ours, 0), wait_up(&mut r, &theirs, 0));
+    // Pids and seconds differ; the rest of the line must not.
+    let shape = |line: String, pid: i32| {
+        let line = line.replace(&format!("(pid {pid})"), "(pid N)");
+        let (head, tail) = line.split_once(") ").unwrap();
+        let tail = tail.split_once(' ').unwrap().1.to_string();
+        format!("{head}) T {tail}")
+    };
+    let daemontools = std::process::Command::new("/usr/bin/svstat")
+        .arg("theirs")
+        .current_dir(&s.path)
+        .output()
+        .unwrap();
+    let theirs_line = shape(String::from_utf8(daemontools.stdout).unwrap(), b);
+    assert_eq!(theirs_line, "theirs: up (pid N) T seconds, normally down\n");
+    let ours_line = shape(call("svstat", &["ours"], &s.path).1, a);
+    assert_eq!(ours_line, "ours: up (pid N) T seconds, normally down\n");
 }
 
 #[test]
