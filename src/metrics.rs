@@ -19,6 +19,11 @@ const METRICS: &[Metric] = &[
     (
         "svkit_supervised",
         "1 if a supervise runs on the service directory.",
+        |r, _| Some(r.supervised as u64),
+    ),
+    (
+        "svkit_status_readable",
+        "1 if the service's supervise/status could be read; the other state metrics need it.",
         |r, _| Some(r.status().is_some() as u64),
     ),
     (
@@ -105,6 +110,26 @@ mod tests {
     use crate::sys::Path;
 
     #[test]
+    fn an_unreadable_status_is_still_supervised() {
+        let r = Report {
+            dir: Path::from("/service/x"),
+            normally_up: true,
+            supervised: true,
+            readiness: false,
+            seen: Seen::Trouble {
+                verb: "open",
+                file: "supervise/status",
+                reason: crate::error::Reason::Errno(crate::sys::Errno(libc::EACCES)),
+            },
+            message: None,
+        };
+        let text = exposition(&[r], Tai64n::ZERO);
+        assert!(text.contains("svkit_supervised{service=\"/service/x\"} 1\n"));
+        assert!(text.contains("svkit_status_readable{service=\"/service/x\"} 0\n"));
+        assert!(!text.contains("svkit_up{"));
+    }
+
+    #[test]
     fn labels_are_escaped() {
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
@@ -114,6 +139,7 @@ mod tests {
         let r = Report {
             dir: Path::from("/service/x"),
             normally_up: true,
+            supervised: false,
             readiness: false,
             seen: Seen::NotRunning,
             message: None,

@@ -32,6 +32,9 @@ pub enum Seen {
 pub struct Report {
     pub dir: Path,
     pub normally_up: bool,
+    /// A supervise runs on the directory, whether or not its status could
+    /// be read.
+    pub supervised: bool,
     /// The service has a readiness mechanism (notification-fd, notify or
     /// check), so "ready" tells more than "up".
     pub readiness: bool,
@@ -47,6 +50,7 @@ pub fn look(dir: &Path) -> Report {
     let mut r = Report {
         dir: dir.clone(),
         normally_up: true,
+        supervised: false,
         readiness: false,
         seen: Seen::NotRunning,
         message: None,
@@ -89,7 +93,9 @@ pub fn look(dir: &Path) -> Report {
             String::from_utf8_lossy(line).into_owned()
         })
         .filter(|m| !m.is_empty());
-    r.seen = match control::is_supervised(dir) {
+    let supervised = control::is_supervised(dir);
+    r.supervised = matches!(supervised, Ok(true));
+    r.seen = match supervised {
         Ok(false) => Seen::NotRunning,
         Err(e) => trouble("open", "supervise/ok", e.errno().unwrap_or(Errno::EINVAL)),
         Ok(true) => match fs::read_prefix(&status::path(dir), 1024) {
@@ -347,6 +353,7 @@ mod tests {
         Report {
             dir: Path::from("/service/web"),
             normally_up,
+            supervised: true,
             readiness,
             seen: Seen::Running(s),
             message: None,
@@ -455,6 +462,7 @@ mod tests {
         assert!(j.ends_with('}') && !j.contains('\n'));
         let r = Report {
             seen: Seen::NotRunning,
+            supervised: false,
             ..r
         };
         assert_eq!(

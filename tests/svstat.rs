@@ -271,3 +271,94 @@ fn svc_svstat_and_svok_need_no_dynamic_loader() {
     // The others do: the check can tell the two apart.
     assert!(wants_a_loader(&bin("logsink")));
 }
+
+/// Runs svkit's svstat as nobody (through setuidgid) in `s`.
+fn svstat_as_nobody(s: &Scratch, args: &[&str]) -> (i32, String, String) {
+    let path = bin_copy(s, "svstat");
+    let o = std::process::Command::new(bin("setuidgid"))
+        .arg("nobody")
+        .arg(path)
+        .args(args)
+        .current_dir(&s.path)
+        .output()
+        .unwrap();
+    outcome(&o)
+}
+
+/// `promtool check metrics` on an exposition: no complaint.
+fn promtool_accepts(text: &str) {
+    use std::io::Write;
+    let mut p = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool: install prometheus (see .ci/run)");
+    p.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let o = p.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success() && said.is_empty(),
+        "promtool: {said}\n{text}"
+    );
+}
+
+#[test]
+fn anyone_reads_a_root_owned_service() {
+    let s = Scratch::new("svstat-nobody");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let pid = wait_up(&mut r, &web, 0);
+    let (code, out, err) = svstat_as_nobody(&s, &["web"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert!(out.starts_with(&format!("web: up (pid {pid}) ")), "{out}");
+    let (code, out, _) = svstat_as_nobody(&s, &["--json", "web"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("\"supervise\":true,\"state\":\"run\",\"up\":true"),
+        "{out}"
+    );
+    let (code, out, _) = svstat_as_nobody(&s, &["--prometheus", "web"]);
+    assert_eq!(code, 0);
+    for line in [
+        "svkit_supervised{service=\"web\"} 1\n",
+        "svkit_status_readable{service=\"web\"} 1\n",
+        "svkit_up{service=\"web\"} 1\n",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    promtool_accepts(&out);
+    assert_eq!(svstat_as_nobody(&s, &["-u", "web"]).0, 0);
+}
+
+#[test]
+fn an_unreadable_status_is_not_a_missing_supervise() {
+    let s = Scratch::new("svstat-unreadable");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    // Held until supervise next publishes (nothing changes meanwhile).
+    let status = web.join("supervise/status");
+    fs::set_permissions(&status, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let (code, out, _) = svstat_as_nobody(&s, &["--prometheus", "web"]);
+    assert_eq!(code, 111);
+    assert!(
+        out.contains("svkit_supervised{service=\"web\"} 1\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("svkit_status_readable{service=\"web\"} 0\n"),
+        "{out}"
+    );
+    assert!(!out.contains("svkit_up{"), "{out}");
+    promtool_accepts(&out);
+}
