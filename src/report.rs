@@ -24,6 +24,9 @@ pub enum Seen {
         file: &'static str,
         reason: Reason,
     },
+    /// supervise runs but has not written its first status yet (it
+    /// publishes once it has started the service, or decided not to).
+    Starting,
     Running(Status),
 }
 
@@ -99,6 +102,7 @@ pub fn look(dir: &Path) -> Report {
         Ok(false) => Seen::NotRunning,
         Err(e) => trouble("open", "supervise/ok", e.errno().unwrap_or(Errno::EINVAL)),
         Ok(true) => match fs::read_prefix(&status::path(dir), 1024) {
+            Err(Errno::ENOENT) => Seen::Starting,
             Err(e) => trouble("open", "supervise/status", e),
             Ok(bytes) => match Status::decode(&bytes) {
                 Ok(s) => Seen::Running(s),
@@ -113,6 +117,35 @@ pub fn look(dir: &Path) -> Report {
     r
 }
 
+/// The services of `dir` when it is a scanned tree rather than a service
+/// (no `run`, no `supervise/`, and subdirectories): each subdirectory
+/// whose name does not start with `.`, as scan would supervise it, and
+/// its `log/` after it, sorted by name. None for anything else.
+pub fn services_in(dir: &Path) -> Option<alloc::vec::Vec<Path>> {
+    if !fs::stat(dir).is_ok_and(|m| m.is_dir())
+        || fs::exists(&dir.join("run"))
+        || fs::exists(&dir.join("supervise"))
+    {
+        return None;
+    }
+    let mut names = fs::list_dir(dir).ok()?;
+    names.retain(|n| n.first() != Some(&b'.'));
+    names.sort();
+    let mut found = alloc::vec::Vec::new();
+    for name in names {
+        let service = dir.join(&name);
+        if !fs::stat(&service).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        let log = service.join("log");
+        found.push(service);
+        if fs::stat(&log).is_ok_and(|m| m.is_dir()) {
+            found.push(log);
+        }
+    }
+    (!found.is_empty()).then_some(found)
+}
+
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -122,7 +155,7 @@ impl Report {
     pub fn status(&self) -> Option<&Status> {
         match &self.seen {
             Seen::Running(s) => Some(s),
-            Seen::NotRunning | Seen::Trouble { .. } => None,
+            Seen::NotRunning | Seen::Starting | Seen::Trouble { .. } => None,
         }
     }
 
@@ -153,6 +186,7 @@ impl Report {
         let mut out = format!("{}: ", self.dir);
         let s = match &self.seen {
             Seen::NotRunning => return out + "supervise not running",
+            Seen::Starting => return out + "supervise starting",
             Seen::Trouble {
                 verb,
                 file: "",
@@ -247,6 +281,7 @@ impl Report {
         let mut o = format!("{{\"dir\":{}", json_str(&self.dir.lossy()));
         let s = match &self.seen {
             Seen::NotRunning => return o + ",\"supervise\":false}",
+            Seen::Starting => return o + ",\"supervise\":true,\"starting\":true}",
             Seen::Trouble { .. } => {
                 let e = self.trouble().map(|e| format!("{e}")).unwrap_or_default();
                 return o + &format!(",\"error\":{}}}", json_str(&e));

@@ -106,11 +106,8 @@ fn not_running_and_unreadable_dirs() {
         out,
         "idle: supervise not running\nnope: unable to chdir: No such file or directory\nfile: unable to chdir: Not a directory\n"
     );
-    assert_eq!(
-        err,
-        "svstat: warning: unable to chdir to nope: No such file or directory\n\
-         svstat: warning: unable to chdir to file: Not a directory\n"
-    );
+    // Once, on stdout, as daemontools' svstat says it: no stderr echo.
+    assert_eq!(err, "");
     let (code, out, _) = call("svstat", &["idle"], &s.path);
     assert_eq!((code, out.as_str()), (0, "idle: supervise not running\n"));
 }
@@ -131,6 +128,10 @@ fn a_garbled_status_is_bad_format() {
         let (code, out, err) = call("svstat", &["web"], &s.path);
         assert_eq!(code, 111);
         assert_eq!(out, "web: unable to read supervise/status: bad format\n");
+        assert_eq!(err, "", "said once, on stdout");
+        // Where stdout has no line to carry it, stderr says it.
+        let (code, _, err) = call("svstat", &["--prometheus", "web"], &s.path);
+        assert_eq!(code, 111);
         assert_eq!(
             err,
             "svstat: warning: unable to read web/supervise/status: bad format\n"
@@ -361,4 +362,68 @@ fn an_unreadable_status_is_not_a_missing_supervise() {
     );
     assert!(!out.contains("svkit_up{"), "{out}");
     promtool_accepts(&out);
+}
+
+#[test]
+fn a_supervise_without_status_yet_is_starting() {
+    let s = Scratch::new("svstat-starting");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    // The window before supervise's first publish, held open: it
+    // publishes again only when something changes.
+    fs::remove_file(web.join("supervise/status")).unwrap();
+    assert_eq!(
+        call("svstat", &["web"], &s.path),
+        (0, "web: supervise starting\n".into(), "".into())
+    );
+    assert_eq!(
+        call("svstat", &["--json", "web"], &s.path).1,
+        "{\"dir\":\"web\",\"supervise\":true,\"starting\":true}\n"
+    );
+    assert_eq!(call("svstat", &["-u", "web"], &s.path).0, 1);
+}
+
+#[test]
+fn a_scanned_tree_lists_each_service_and_its_logger() {
+    let s = Scratch::new("svstat-tree");
+    let tree = s.join("service");
+    for d in ["web", "web/log", "db", ".hidden"] {
+        script(tree.join(d).join("run"), "exec sleep 1000");
+    }
+    fs::write(tree.join("README"), "not a service\n").unwrap();
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &tree.join("web"));
+    start_supervise(&mut r, &tree.join("web/log"));
+    let web = wait_up(&mut r, &tree.join("web"), 0);
+    let log = wait_up(&mut r, &tree.join("web/log"), 0);
+    let (code, out, err) = call("svstat", &["service"], &s.path);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0], "service/db: supervise not running");
+    assert!(
+        lines[1].starts_with(&format!("service/web: up (pid {web}) ")),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("service/web/log: up (pid {log}) ")),
+        "{out}"
+    );
+    let (_, json, _) = call("svstat", &["--json", "service/"], &s.path);
+    let dirs: Vec<&str> = json.lines().map(|l| l.split('"').nth(3).unwrap()).collect();
+    assert_eq!(dirs, ["service/db", "service/web", "service/web/log"]);
+    let (_, prom, _) = call("svstat", &["--prometheus", "service"], &s.path);
+    for svc in ["service/db", "service/web", "service/web/log"] {
+        assert!(
+            prom.contains(&format!("svkit_supervised{{service=\"{svc}\"}}")),
+            "{prom}"
+        );
+    }
+    promtool_accepts(&prom);
+    // A service dir is still itself, not its log.
+    let (_, out, _) = call("svstat", &["service/web"], &s.path);
+    assert_eq!(out.lines().count(), 1, "{out}");
 }

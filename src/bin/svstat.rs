@@ -20,6 +20,7 @@ const EXIT_NO: i32 = 1;
 const HELP: &str = "\
 svstat: print the status of each service dir.
 usage: svstat [--json | --prometheus | -u | -r | -d] dir...
+  dir           a service dir, or a scanned tree: each service in it and its log
   --json        one JSON object per service per line
   --prometheus  the Prometheus text format, for node_exporter's textfile collector
   -u            print nothing; exit 0 when every dir is up, 1 otherwise
@@ -69,11 +70,18 @@ fn run(args: Args) -> i32 {
     let (mut out, mut code) = (Out::stdout(), 0);
     // Prometheus groups samples by metric, so it needs every report first.
     let mut all = Vec::new();
-    for dir in &dirs {
-        let r: Report = report::look(dir);
+    // A scanned tree stands for the services in it.
+    let dirs = dirs
+        .into_iter()
+        .flat_map(|d| report::services_in(&d).unwrap_or_else(|| alloc::vec![d]));
+    for dir in dirs {
+        let r: Report = report::look(&dir);
         if let Some(e) = r.trouble() {
-            // stdout keeps its one line per DIR; stderr says it plainly.
-            svkit::die::warn(PROG, &e);
+            // Said once: on stdout where the line or object says it (as
+            // daemontools does), on stderr where nothing else would.
+            if matches!(mode, Mode::Prometheus | Mode::Check(_)) {
+                svkit::die::warn(PROG, &e);
+            }
             code = EXIT_TEMPORARY;
         }
         let _ = match mode {
