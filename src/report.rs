@@ -44,6 +44,8 @@ pub struct Report {
     pub seen: Seen,
     /// The service's last sd_notify STATUS= text, if any.
     pub message: Option<String>,
+    /// What its processes use, when asked for (`metrics::read_usage`).
+    pub usage: Option<crate::metrics::Usage>,
 }
 
 /// Looks at `dir` in daemontools' svstat's order: the directory, `down`,
@@ -57,6 +59,7 @@ pub fn look(dir: &Path) -> Report {
         readiness: false,
         seen: Seen::NotRunning,
         message: None,
+        usage: None,
     };
     let trouble = |verb, file, e: Errno| Seen::Trouble {
         verb,
@@ -351,6 +354,16 @@ impl Report {
                 },
             );
         }
+        if let Some(u) = self.usage.filter(|_| s.is_up()) {
+            let _ = write!(
+                o,
+                ",\"memory_bytes\":{},\"cpu_seconds\":{},\"open_fds\":{},\"processes\":{}",
+                u.rss,
+                crate::metrics::seconds(u.cpu_ticks),
+                u.fds.map_or("null".into(), |n| format!("{n}")),
+                u.processes,
+            );
+        }
         o + "}"
     }
 }
@@ -392,6 +405,7 @@ mod tests {
             readiness,
             seen: Seen::Running(s),
             message: None,
+            usage: None,
         }
     }
 

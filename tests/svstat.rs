@@ -427,3 +427,105 @@ fn a_scanned_tree_lists_each_service_and_its_logger() {
     let (_, out, _) = call("svstat", &["service/web"], &s.path);
     assert_eq!(out.lines().count(), 1, "{out}");
 }
+
+/// The value of `metric` for service `svc` in an exposition.
+fn sample(text: &str, metric: &str, svc: &str) -> Option<f64> {
+    let head = format!("{metric}{{service=\"{svc}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&head))
+        .map(|v| v.parse().unwrap())
+}
+
+#[test]
+fn resource_metrics_follow_what_the_service_uses() {
+    let s = Scratch::new("svstat-usage");
+    let web = s.join("web");
+    // Waits for `grow`, holds 64 MB in a shell variable, waits for
+    // `burn`, counts to a million: memory, then CPU, on cue.
+    script(
+        web.join("run"),
+        "while [ ! -e grow ]; do sleep 0.05; done\n\
+         x=$(head -c 64000000 /dev/zero | tr '\\0' a)\n\
+         touch grown\n\
+         while [ ! -e burn ]; do sleep 0.05; done\n\
+         i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done\n\
+         touch burnt\n\
+         while :; do sleep 1; done",
+    );
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    let prom = || {
+        let (code, out, err) = call("svstat", &["--prometheus", "web"], &s.path);
+        assert_eq!((code, err.as_str()), (0, ""), "{out}");
+        out
+    };
+    let before = prom();
+    promtool_accepts(&before);
+    assert!(before.contains("# TYPE svkit_cpu_seconds_total counter\n"));
+    let rss0 = sample(&before, "svkit_memory_resident_bytes", "web").unwrap();
+    let cpu0 = sample(&before, "svkit_cpu_seconds_total", "web").unwrap();
+    assert!(sample(&before, "svkit_processes", "web").unwrap() >= 1.0);
+    // stdin, stdout, stderr at least.
+    assert!(sample(&before, "svkit_open_fds", "web").unwrap() >= 3.0);
+
+    fs::write(web.join("grow"), "").unwrap();
+    wait_for("the service to hold 64 MB", || {
+        web.join("grown").exists().then_some(())
+    });
+    let grown = prom();
+    let rss1 = sample(&grown, "svkit_memory_resident_bytes", "web").unwrap();
+    assert!(rss1 > rss0 + 50e6, "{rss0} -> {rss1}");
+
+    fs::write(web.join("burn"), "").unwrap();
+    wait_for("the service to burn CPU", || {
+        web.join("burnt").exists().then_some(())
+    });
+    let burnt = prom();
+    promtool_accepts(&burnt);
+    let cpu1 = sample(&burnt, "svkit_cpu_seconds_total", "web").unwrap();
+    assert!(cpu1 >= cpu0 + 0.2, "{cpu0} -> {cpu1}");
+
+    let (_, json, _) = call("svstat", &["--json", "web"], &s.path);
+    for field in [
+        "\"memory_bytes\":",
+        "\"cpu_seconds\":",
+        "\"open_fds\":",
+        "\"processes\":",
+    ] {
+        assert!(json.contains(field), "{field}: {json}");
+    }
+}
+
+/// The example alerting rules of svstat.8, between its `rules begin` and
+/// `rules end` comments, as a file: what a user copies out of the page.
+#[test]
+fn the_man_pages_alerting_rules_pass_promtool() {
+    let page = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/svstat.8")).unwrap();
+    let rules: Vec<&str> = page
+        .lines()
+        .skip_while(|l| !l.starts_with(".\\\" rules begin"))
+        .skip(1)
+        .take_while(|l| !l.starts_with(".\\\" rules end"))
+        .filter(|l| !l.starts_with('.'))
+        .collect();
+    assert!(rules.len() > 10, "no rules found in svstat.8");
+    let text = rules.join("\n").replace("\\-", "-").replace("\\e", "\\");
+    for alert in ["HighMemory", "RestartStorm", "NotReady", "HighCPU"] {
+        assert!(text.contains(&format!("alert: Service{alert}")), "{alert}");
+    }
+    let s = Scratch::new("svstat-rules");
+    let file = s.join("svkit.rules.yml");
+    fs::write(&file, text + "\n").unwrap();
+    let o = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&file)
+        .output()
+        .expect("promtool: install prometheus (see .ci/run)");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -68,7 +68,8 @@ fn run(args: Args) -> i32 {
     let (mode, dirs) = parse(&args).unwrap_or_else(|e| svkit::die::usage(PROG, USAGE, &e));
     let now = Tai64n::now();
     let (mut out, mut code) = (Out::stdout(), 0);
-    // Prometheus groups samples by metric, so it needs every report first.
+    // Prometheus groups samples by metric, so it needs every report first;
+    // so does reading what every service uses in one pass.
     let mut all = Vec::new();
     // A scanned tree stands for the services in it.
     let dirs = dirs
@@ -86,8 +87,7 @@ fn run(args: Args) -> i32 {
         }
         let _ = match mode {
             Mode::Text => writeln!(out, "{}", r.text(now)),
-            Mode::Json => writeln!(out, "{}", r.json(now)),
-            Mode::Prometheus => {
+            Mode::Json | Mode::Prometheus => {
                 all.push(r);
                 Ok(())
             }
@@ -104,8 +104,13 @@ fn run(args: Args) -> i32 {
             }
         };
     }
+    // What the services use: one pass over /proc for all of them.
+    svkit::metrics::read_usage(&mut all);
     if mode == Mode::Prometheus {
         out.bytes(svkit::metrics::exposition(&all, now).as_bytes());
+    }
+    for r in all.iter().filter(|_| mode == Mode::Json) {
+        let _ = writeln!(out, "{}", r.json(now));
     }
     // A closed stdout is nothing to report: there is nowhere to say it.
     let _ = out.flush();
