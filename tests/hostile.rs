@@ -179,10 +179,45 @@ fn a_symlink_planted_while_supervise_runs_is_not_written_through() {
             ))
             .then_some(())
     });
-    // It keeps supervising: the service is restarted.
-    let again = wait_for("a new run", || {
-        pids_in(&web).into_iter().find(|&p| p != pid)
+    // It removes the links, keeps supervising and publishing: the
+    // restarted service shows in status, pid and stat.
+    let again = wait_up(&mut r, &web, pid);
+    wait_for("pid and stat to follow", || {
+        let p = fs::read_to_string(web.join("supervise/pid")).ok()?;
+        let stat = fs::read_to_string(web.join("supervise/stat")).ok()?;
+        (p == format!("{again}\n") && stat == "run\n").then_some(())
     });
-    r.adopt(again);
     victim.assert_untouched();
+}
+
+#[test]
+fn a_symlink_put_at_status_while_supervise_runs_is_swapped_out_not_followed() {
+    let s = Scratch::new("hostile-status");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    let victim = Victim::new(&s, "victim");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let pid = wait_up(&mut r, &web, 0);
+    // Replaced the way an attacker would: a link renamed over status.
+    let tmp = web.join("supervise/planted");
+    symlink(&victim.path, &tmp).unwrap();
+    fs::rename(&tmp, web.join("supervise/status")).unwrap();
+    // Two changes of state: the exchange moves the link to status.new,
+    // the next publish meets it there.
+    call("svc", &["-d", "web"], &s.path);
+    wait_for("supervise to say down", || {
+        let b = fs::read(web.join("supervise/status")).ok()?;
+        (b.len() >= 18 && b[12..16] == [0; 4]).then_some(())
+    });
+    call("svc", &["-u", "web"], &s.path);
+    let again = wait_up(&mut r, &web, pid);
+    assert!(again != pid);
+    victim.assert_untouched();
+    assert!(
+        !fs::symlink_metadata(web.join("supervise/status"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }

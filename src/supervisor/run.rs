@@ -469,10 +469,24 @@ impl Io {
     }
 
     fn write(&self, name: &str, bytes: &[u8]) {
-        if let Err(e) = fs::write_atomic(&Path::from(name), bytes, 0o644) {
-            let new = format!("{name}.new");
-            let doing = format!("write {}", self.dir.show(name));
-            die::warn(PROG, &unexpected_or(&self.dir, &new, e, doing));
+        let path = Path::from(name);
+        let Err(e) = fs::write_atomic(&path, bytes, 0o644) else {
+            return;
+        };
+        let new = format!("{name}.new");
+        let doing = format!("write {}", self.dir.show(name));
+        let e = unexpected_or(&self.dir, &new, e, doing);
+        die::warn(PROG, &e);
+        // Something put at NAME.new (or at NAME, which the exchange moved
+        // there) is removed, never followed, and the status published
+        // anew: its readers must not be left with a stale one.
+        let planted =
+            fs::lstat(&Path::from(new.as_str())).is_ok_and(|m| !(m.is_file() && m.nlink == 1));
+        if planted && fs::unlink(&Path::from(new.as_str())).is_ok() {
+            if let Err(e) = fs::write_atomic(&path, bytes, 0o644) {
+                let doing = format!("write {}", self.dir.show(name));
+                die::warn(PROG, &unexpected_or(&self.dir, &new, e, doing));
+            }
         }
     }
 }
