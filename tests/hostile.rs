@@ -221,3 +221,21 @@ fn a_symlink_put_at_status_while_supervise_runs_is_swapped_out_not_followed() {
             .is_symlink()
     );
 }
+
+#[test]
+fn a_symlink_at_the_notify_socket_or_message_is_refused() {
+    for (name, want) in [
+        ("notify", "a socket"),
+        ("message.new", "a regular file of its own"),
+    ] {
+        let s = Scratch::new("hostile-notify");
+        let web = service(&s);
+        fs::write(web.join("notify"), "").unwrap();
+        let victim = Victim::new(&s, "victim");
+        symlink(&victim.path, web.join("supervise").join(name)).unwrap();
+        let (code, err) = refused(&web);
+        assert_eq!(err, message(&web, name, "a symbolic link", want), "{name}");
+        assert_eq!(code, 111);
+        victim.assert_untouched();
+    }
+}
