@@ -239,3 +239,20 @@ fn a_symlink_at_the_notify_socket_or_message_is_refused() {
         victim.assert_untouched();
     }
 }
+
+#[test]
+fn a_supervise_that_is_not_a_directory_is_refused() {
+    let s = Scratch::new("hostile-notdir");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    fs::write(web.join("supervise"), "").unwrap();
+    let (code, err) = refused(&web);
+    assert_eq!(
+        err,
+        format!(
+            "supervise: fatal: unable to use {}/supervise: it is a regular file, not a directory\n",
+            web.display()
+        )
+    );
+    assert_eq!(code, 111);
+}

@@ -99,6 +99,15 @@ impl Io {
         let show = |name: &str| dir.show(name);
         let sup = Path::from("supervise");
         fs::mkdir(&sup, 0o755).doing(|| format!("create {}", show("supervise")))?;
+        // It may be a symlink to a directory elsewhere (a tmpfs), as with
+        // daemontools and runit; its entries may not.
+        let meta = fs::stat(&sup).doing(|| format!("stat {}", show("supervise")))?;
+        if !meta.is_dir() {
+            return Err(Error::other(
+                format!("use {}", show("supervise")),
+                format!("it is {}, not a directory", kind_of(&meta)),
+            ));
+        }
         check_entries(&dir)?;
         let lock = fs::open_regular(&Path::from("supervise/lock"), libc::O_WRONLY, 0o600)
             .map_err(|e| unexpected(&dir, "supervise/lock", e))?;
@@ -561,7 +570,21 @@ fn check_entries(dir: &ServiceDir) -> Result<(), Error> {
 
 /// `unable to use S/supervise/NAME: it is a symbolic link, not a regular file`.
 fn not_what_supervise_makes(dir: &ServiceDir, name: &str, found: &fs::Meta, want: Kind) -> Error {
-    let found = if found.is_symlink() {
+    let found = kind_of(found);
+    let want = match want {
+        Kind::File => "a regular file of its own",
+        Kind::Fifo => "a FIFO",
+        Kind::Socket => "a socket",
+    };
+    Error::other(
+        format!("use {}", dir.show(name)),
+        format!("it is {found}, not {want}"),
+    )
+}
+
+/// What `found` is, in words: "a symbolic link".
+fn kind_of(found: &fs::Meta) -> &'static str {
+    if found.is_symlink() {
         "a symbolic link"
     } else if found.is_dir() {
         "a directory"
@@ -575,16 +598,7 @@ fn not_what_supervise_makes(dir: &ServiceDir, name: &str, found: &fs::Meta, want
         "a regular file"
     } else {
         "a device"
-    };
-    let want = match want {
-        Kind::File => "a regular file of its own",
-        Kind::Fifo => "a FIFO",
-        Kind::Socket => "a socket",
-    };
-    Error::other(
-        format!("use {}", dir.show(name)),
-        format!("it is {found}, not {want}"),
-    )
+    }
 }
 
 /// An error opening `name` of `supervise/`, saying what is there instead
