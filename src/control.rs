@@ -81,14 +81,68 @@ pub fn path(dir: &Path) -> Path {
 
 /// Whether a supervise is running on `dir`: the reader of `supervise/ok`
 /// exists exactly while it runs.
+///
+/// `ok` is the owner's alone (0600), as daemontools makes it; anyone else
+/// learns the same from the kernel's list of locks: supervise holds
+/// `supervise/lock` locked while it runs, and the lock file stays 0600,
+/// so only the owner can open it, let alone lock it. A stranger reads
+/// `/proc/locks` and the lock's device and inode (stat needs no right on
+/// the file), and gets no way to keep supervise from starting: a
+/// world-readable lock would let them hold a shared lock on it.
 pub fn is_supervised(dir: &Path) -> Result<bool, Error> {
     let ok = dir.join("supervise/ok");
     match fs::open(&ok, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
         Ok(_) => Ok(true),
         Err(Errno::ENXIO) => Ok(false),
         Err(Errno::ENOENT) if fs::stat(dir).is_ok_and(|m| m.is_dir()) => Ok(false),
+        Err(e @ Errno(libc::EACCES)) => lock_is_held(dir).ok_or(e).doing(|| format!("open {ok}")),
         Err(e) => Err(e).doing(|| format!("open {ok}")),
     }
+}
+
+/// Whether `/proc/locks` lists a lock on `dir/supervise/lock`; None when
+/// either cannot be read (no /proc: the caller's error stands).
+fn lock_is_held(dir: &Path) -> Option<bool> {
+    let lock = fs::stat(&dir.join("supervise/lock")).ok()?;
+    let locks = fs::read(&Path::from("/proc/locks")).ok()?;
+    Some(lists_lock(&locks, lock.dev, lock.ino))
+}
+
+/// Whether the text of `/proc/locks` lists a lock held (not waited for)
+/// on the file `dev`, `ino` (st_dev and st_ino as stat gives them).
+fn lists_lock(locks: &[u8], dev: u64, ino: u64) -> bool {
+    // st_dev's encoding of major and minor, as glibc's major()/minor().
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    locks.split(|&b| b == b'\n').any(|line| {
+        // `1: FLOCK  ADVISORY  WRITE 4120 fe:00:10011742 0 EOF`; waiters
+        // read `1: -> FLOCK ...`.
+        let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+        let Some(file) = words.nth(5) else {
+            return false;
+        };
+        if line.windows(2).any(|w| w == b"->") {
+            return false;
+        }
+        let mut parts = file.split(|&b| b == b':');
+        let (Some(ma), Some(mi), Some(i), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        number(ma, 16) == Some(major) && number(mi, 16) == Some(minor) && number(i, 10) == Some(ino)
+    })
+}
+
+/// An unsigned number in `radix`; None for anything else.
+fn number(digits: &[u8], radix: u32) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        let d = (d as char).to_digit(radix)?;
+        n.checked_mul(radix as u64)?.checked_add(d as u64)
+    })
 }
 
 /// Opens `dir`'s control FIFO for writing; fails with "supervise not
@@ -127,6 +181,21 @@ mod tests {
             let c = Command::decode(*b).unwrap();
             assert_eq!(c.encode(), *b);
         }
+    }
+
+    #[test]
+    fn a_lock_is_found_by_device_and_inode() {
+        let locks = b"1: FLOCK  ADVISORY  WRITE 29655 fe:00:10011742 0 EOF\n\
+                      2: POSIX  ADVISORY  WRITE 300 00:1a:77 0 EOF\n\
+                      2: -> FLOCK  ADVISORY  WRITE 301 08:11:5 0 EOF\n";
+        // st_dev 0xfe00 is major 0xfe, minor 0.
+        assert!(lists_lock(locks, 0xfe00, 10011742));
+        assert!(lists_lock(locks, 0x1a, 77));
+        assert!(!lists_lock(locks, 0xfe00, 1001174));
+        assert!(!lists_lock(locks, 0xfe01, 10011742));
+        // Only waited for, not held.
+        assert!(!lists_lock(locks, 0x811, 5));
+        assert!(!lists_lock(b"garbage\n1: FLOCK\n\n", 0, 0));
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! svstat --prometheus: the Prometheus text exposition format, for
-//! node_exporter's textfile collector. Every metric is a gauge with a
-//! `service` label: deaths reset on `svc -u`, so they are not counters.
+//! node_exporter's textfile collector. Every state metric is a gauge with
+//! a `service` label: deaths reset on `svc -u`, so they are not counters.
+//! Also what a service's processes use, read from /proc only when svstat
+//! asks (supervise never wakes up for it).
 
 use crate::report::Report;
 use crate::status::Want;
+use crate::sys::{Path, fs};
 use crate::tai64::Tai64n;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt::Write;
 
 /// (name, help, value of one report; None leaves the service out).
@@ -15,10 +19,149 @@ type Metric = (
     fn(&Report, Tai64n) -> Option<u64>,
 );
 
+/// What the processes of a service use, summed over its session: supervise
+/// starts `run` with setsid, so the session is the service's process group
+/// and whatever a run script starts without leaving it, the same set the
+/// memory guard measures.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Usage {
+    /// Resident memory, bytes.
+    pub rss: u64,
+    /// User and system CPU time, with that of reaped children, in clock
+    /// ticks (USER_HZ).
+    pub cpu_ticks: u64,
+    /// Processes in the session.
+    pub processes: u64,
+    /// Open file descriptors; None when some process's /proc/PID/fd could
+    /// not be listed (another user's service, read without privileges).
+    pub fds: Option<u64>,
+}
+
+/// Clock ticks per second of /proc's CPU times.
+fn ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz > 0 { hz as u64 } else { 100 }
+}
+
+/// (session, CPU ticks, resident pages) from /proc/PID/stat. Fields count
+/// from the last ')': the command name may hold spaces and parentheses.
+fn parse_stat(text: &[u8]) -> Option<(i32, u64, u64)> {
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let rest = core::str::from_utf8(&text[close + 1..]).ok()?;
+    // After the name: state(3) ppid(4) pgrp(5) session(6) ... utime(14)
+    // stime(15) cutime(16) cstime(17) ... rss(24).
+    let f: Vec<&str> = rest.split_ascii_whitespace().take(22).collect();
+    let field = |n: usize| f.get(n - 3).and_then(|v| v.parse::<i64>().ok());
+    let session = field(6)? as i32;
+    let ticks = [14, 15, 16, 17]
+        .iter()
+        .try_fold(0u64, |t, &n| Some(t + field(n)?.max(0) as u64))?;
+    Some((session, ticks, field(24)?.max(0) as u64))
+}
+
+/// Fills in `usage` for every report whose service is up, in one pass
+/// over /proc.
+pub fn read_usage(reports: &mut [Report]) {
+    let sessions: Vec<i32> = reports
+        .iter()
+        .map(|r| r.status().filter(|s| s.is_up()).map_or(0, |s| s.pid as i32))
+        .collect();
+    if sessions.iter().all(|&s| s == 0) {
+        return;
+    }
+    let Ok(names) = fs::list_dir(&Path::from("/proc")) else {
+        return;
+    };
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    let mut usage: Vec<Usage> =
+        alloc::vec![Usage { fds: Some(0), ..Usage::default() }; reports.len()];
+    for name in names {
+        if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        let dir = Path::from("/proc").join(&name);
+        // A process that ended since the listing has nothing to count.
+        let Ok(text) = fs::read_prefix(&dir.join("stat"), 1024) else {
+            continue;
+        };
+        let Some((session, ticks, pages)) = parse_stat(&text) else {
+            continue;
+        };
+        if session == 0 {
+            continue;
+        }
+        let fds = fs::list_dir(&dir.join("fd")).ok().map(|l| l.len() as u64);
+        for (u, _) in usage
+            .iter_mut()
+            .zip(&sessions)
+            .filter(|(_, s)| **s == session)
+        {
+            u.rss = u.rss.saturating_add(pages.saturating_mul(page));
+            u.cpu_ticks = u.cpu_ticks.saturating_add(ticks);
+            u.processes += 1;
+            u.fds = u.fds.zip(fds).map(|(a, b)| a + b);
+        }
+    }
+    for ((r, u), s) in reports.iter_mut().zip(usage).zip(sessions) {
+        if s != 0 && u.processes > 0 {
+            r.usage = Some(u);
+        }
+    }
+}
+
+/// Clock ticks as seconds with three decimals, without floating point.
+pub fn seconds(ticks: u64) -> String {
+    let hz = ticks_per_second();
+    let milli = ticks.saturating_mul(1000) / hz;
+    alloc::format!("{}.{:03}", milli / 1000, milli % 1000)
+}
+
+/// (name, type, help, value of one report as text).
+type Resource = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Usage) -> Option<String>,
+);
+
+const RESOURCES: &[Resource] = &[
+    (
+        "svkit_memory_resident_bytes",
+        "gauge",
+        "Resident memory of the service's processes (its session).",
+        |u| Some(alloc::format!("{}", u.rss)),
+    ),
+    (
+        "svkit_cpu_seconds_total",
+        "counter",
+        "CPU time of the service's processes and their reaped children; restarts from 0 with the service.",
+        |u| Some(seconds(u.cpu_ticks)),
+    ),
+    (
+        "svkit_open_fds",
+        "gauge",
+        "Open file descriptors of the service's processes.",
+        |u| u.fds.map(|n| alloc::format!("{n}")),
+    ),
+    (
+        "svkit_processes",
+        "gauge",
+        "Processes in the service's session.",
+        |u| Some(alloc::format!("{}", u.processes)),
+    ),
+];
+
 const METRICS: &[Metric] = &[
     (
         "svkit_supervised",
         "1 if a supervise runs on the service directory.",
+        |r, _| Some(r.supervised as u64),
+    ),
+    (
+        "svkit_status_readable",
+        "1 if the service's supervise/status could be read; the other state metrics need it.",
         |r, _| Some(r.status().is_some() as u64),
     ),
     (
@@ -81,6 +224,14 @@ pub fn exposition(reports: &[Report], now: Tai64n) -> String {
             }
         }
     }
+    for (name, kind, help, value) in RESOURCES {
+        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
+        for r in reports {
+            if let Some(v) = r.usage.as_ref().and_then(value) {
+                let _ = writeln!(out, "{name}{{service=\"{}\"}} {v}", label(&r.dir.lossy()));
+            }
+        }
+    }
     out
 }
 
@@ -105,6 +256,51 @@ mod tests {
     use crate::sys::Path;
 
     #[test]
+    fn an_unreadable_status_is_still_supervised() {
+        let r = Report {
+            dir: Path::from("/service/x"),
+            normally_up: true,
+            supervised: true,
+            readiness: false,
+            seen: Seen::Trouble {
+                verb: "open",
+                file: "supervise/status",
+                reason: crate::error::Reason::Errno(crate::sys::Errno(libc::EACCES)),
+            },
+            message: None,
+            usage: None,
+        };
+        let text = exposition(&[r], Tai64n::ZERO);
+        assert!(text.contains("svkit_supervised{service=\"/service/x\"} 1\n"));
+        assert!(text.contains("svkit_status_readable{service=\"/service/x\"} 0\n"));
+        assert!(!text.contains("svkit_up{"));
+    }
+
+    #[test]
+    fn stat_gives_session_cpu_and_rss() {
+        let line = b"42 (a) b (c)) S 1 42 40 0 -1 4194560 100 0 0 0 11 22 3 4 20 0 1 0 123 4567 89 18446744073709551615";
+        assert_eq!(parse_stat(line), Some((40, 40, 89)));
+        assert_eq!(parse_stat(b"42 (x) S 1"), None);
+    }
+
+    #[test]
+    fn our_own_session_uses_something() {
+        // The test process is no service: look at its session directly.
+        // SAFETY: getsid(0) has no preconditions.
+        let sid = unsafe { libc::getsid(0) };
+        let text = fs::read_prefix(&Path::from("/proc/self/stat"), 1024).unwrap();
+        let (session, _, pages) = parse_stat(&text).unwrap();
+        assert_eq!(session, sid);
+        assert!(pages > 0);
+    }
+
+    #[test]
+    fn cpu_seconds_have_three_decimals() {
+        assert_eq!(seconds(0), "0.000");
+        assert_eq!(seconds(12345), "123.450");
+    }
+
+    #[test]
     fn labels_are_escaped() {
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
@@ -114,13 +310,18 @@ mod tests {
         let r = Report {
             dir: Path::from("/service/x"),
             normally_up: true,
+            supervised: false,
             readiness: false,
             seen: Seen::NotRunning,
             message: None,
+            usage: None,
         };
         let text = exposition(&[r], Tai64n::ZERO);
         assert!(text.contains("svkit_supervised{service=\"/service/x\"} 0\n"));
         assert!(!text.contains("svkit_up{"));
-        assert_eq!(text.matches("# TYPE ").count(), METRICS.len());
+        assert_eq!(
+            text.matches("# TYPE ").count(),
+            METRICS.len() + RESOURCES.len()
+        );
     }
 }

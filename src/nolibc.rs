@@ -230,6 +230,14 @@ pub unsafe extern "C" fn stat(path: *const c_char, st: *mut libc::stat) -> c_int
     unsafe { sc(libc::SYS_stat, a!(path, st)) as c_int }
 }
 #[unsafe(no_mangle)]
+pub unsafe extern "C" fn lstat(path: *const c_char, st: *mut libc::stat) -> c_int {
+    unsafe { sc(libc::SYS_lstat, a!(path, st)) as c_int }
+}
+#[unsafe(no_mangle)]
+pub extern "C" fn umask(mask: libc::mode_t) -> libc::mode_t {
+    unsafe { sc(libc::SYS_umask, a!(mask)) as libc::mode_t }
+}
+#[unsafe(no_mangle)]
 pub unsafe extern "C" fn getcwd(buf: *mut c_char, size: size_t) -> *mut c_char {
     match unsafe { sc(libc::SYS_getcwd, a!(buf, size)) } {
         -1 => ptr::null_mut(),

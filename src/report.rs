@@ -24,6 +24,9 @@ pub enum Seen {
         file: &'static str,
         reason: Reason,
     },
+    /// supervise runs but has not written its first status yet (it
+    /// publishes once it has started the service, or decided not to).
+    Starting,
     Running(Status),
 }
 
@@ -32,12 +35,17 @@ pub enum Seen {
 pub struct Report {
     pub dir: Path,
     pub normally_up: bool,
+    /// A supervise runs on the directory, whether or not its status could
+    /// be read.
+    pub supervised: bool,
     /// The service has a readiness mechanism (notification-fd, notify or
     /// check), so "ready" tells more than "up".
     pub readiness: bool,
     pub seen: Seen,
     /// The service's last sd_notify STATUS= text, if any.
     pub message: Option<String>,
+    /// What its processes use, when asked for (`metrics::read_usage`).
+    pub usage: Option<crate::metrics::Usage>,
 }
 
 /// Looks at `dir` in daemontools' svstat's order: the directory, `down`,
@@ -47,9 +55,11 @@ pub fn look(dir: &Path) -> Report {
     let mut r = Report {
         dir: dir.clone(),
         normally_up: true,
+        supervised: false,
         readiness: false,
         seen: Seen::NotRunning,
         message: None,
+        usage: None,
     };
     let trouble = |verb, file, e: Errno| Seen::Trouble {
         verb,
@@ -89,10 +99,13 @@ pub fn look(dir: &Path) -> Report {
             String::from_utf8_lossy(line).into_owned()
         })
         .filter(|m| !m.is_empty());
-    r.seen = match control::is_supervised(dir) {
+    let supervised = control::is_supervised(dir);
+    r.supervised = matches!(supervised, Ok(true));
+    r.seen = match supervised {
         Ok(false) => Seen::NotRunning,
         Err(e) => trouble("open", "supervise/ok", e.errno().unwrap_or(Errno::EINVAL)),
         Ok(true) => match fs::read_prefix(&status::path(dir), 1024) {
+            Err(Errno::ENOENT) => Seen::Starting,
             Err(e) => trouble("open", "supervise/status", e),
             Ok(bytes) => match Status::decode(&bytes) {
                 Ok(s) => Seen::Running(s),
@@ -107,6 +120,35 @@ pub fn look(dir: &Path) -> Report {
     r
 }
 
+/// The services of `dir` when it is a scanned tree rather than a service
+/// (no `run`, no `supervise/`, and subdirectories): each subdirectory
+/// whose name does not start with `.`, as scan would supervise it, and
+/// its `log/` after it, sorted by name. None for anything else.
+pub fn services_in(dir: &Path) -> Option<alloc::vec::Vec<Path>> {
+    if !fs::stat(dir).is_ok_and(|m| m.is_dir())
+        || fs::exists(&dir.join("run"))
+        || fs::exists(&dir.join("supervise"))
+    {
+        return None;
+    }
+    let mut names = fs::list_dir(dir).ok()?;
+    names.retain(|n| n.first() != Some(&b'.'));
+    names.sort();
+    let mut found = alloc::vec::Vec::new();
+    for name in names {
+        let service = dir.join(&name);
+        if !fs::stat(&service).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        let log = service.join("log");
+        found.push(service);
+        if fs::stat(&log).is_ok_and(|m| m.is_dir()) {
+            found.push(log);
+        }
+    }
+    (!found.is_empty()).then_some(found)
+}
+
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -116,7 +158,7 @@ impl Report {
     pub fn status(&self) -> Option<&Status> {
         match &self.seen {
             Seen::Running(s) => Some(s),
-            Seen::NotRunning | Seen::Trouble { .. } => None,
+            Seen::NotRunning | Seen::Starting | Seen::Trouble { .. } => None,
         }
     }
 
@@ -147,6 +189,7 @@ impl Report {
         let mut out = format!("{}: ", self.dir);
         let s = match &self.seen {
             Seen::NotRunning => return out + "supervise not running",
+            Seen::Starting => return out + "supervise starting",
             Seen::Trouble {
                 verb,
                 file: "",
@@ -175,7 +218,11 @@ impl Report {
         if !up && s.want == Want::Up {
             out += ", want up";
         }
-        if up && s.want == Want::Down {
+        // `svc -o` leaves daemontools' supervise wanting nothing, so its
+        // svstat says no "want down"; svkit's status byte says `d`, as
+        // runit's does, and the once flag tells the two apart.
+        let once = s.ext.is_some_and(|x| x.has(flag::ONCE));
+        if up && s.want == Want::Down && !once {
             out += ", want down";
         }
         let Some(x) = s.ext else { return out };
@@ -237,6 +284,7 @@ impl Report {
         let mut o = format!("{{\"dir\":{}", json_str(&self.dir.lossy()));
         let s = match &self.seen {
             Seen::NotRunning => return o + ",\"supervise\":false}",
+            Seen::Starting => return o + ",\"supervise\":true,\"starting\":true}",
             Seen::Trouble { .. } => {
                 let e = self.trouble().map(|e| format!("{e}")).unwrap_or_default();
                 return o + &format!(",\"error\":{}}}", json_str(&e));
@@ -306,6 +354,16 @@ impl Report {
                 },
             );
         }
+        if let Some(u) = self.usage.filter(|_| s.is_up()) {
+            let _ = write!(
+                o,
+                ",\"memory_bytes\":{},\"cpu_seconds\":{},\"open_fds\":{},\"processes\":{}",
+                u.rss,
+                crate::metrics::seconds(u.cpu_ticks),
+                u.fds.map_or("null".into(), |n| format!("{n}")),
+                u.processes,
+            );
+        }
         o + "}"
     }
 }
@@ -343,9 +401,11 @@ mod tests {
         Report {
             dir: Path::from("/service/web"),
             normally_up,
+            supervised: true,
             readiness,
             seen: Seen::Running(s),
             message: None,
+            usage: None,
         }
     }
 
@@ -414,6 +474,19 @@ mod tests {
     }
 
     #[test]
+    fn a_once_service_reads_as_daemontools_says_it() {
+        let x = Extension {
+            flags: flag::ONCE,
+            ..Extension::default()
+        };
+        let r = report(status(5, Want::Down, Some(x)), false, false);
+        assert_eq!(
+            r.text(t(1003)),
+            "/service/web: up (pid 5) 3 seconds, normally down"
+        );
+    }
+
+    #[test]
     fn a_clock_behind_the_status_shows_zero_seconds() {
         let r = report(status(1, Want::Up, None), true, false);
         assert_eq!(r.text(t(900)), "/service/web: up (pid 1) 0 seconds");
@@ -438,6 +511,7 @@ mod tests {
         assert!(j.ends_with('}') && !j.contains('\n'));
         let r = Report {
             seen: Seen::NotRunning,
+            supervised: false,
             ..r
         };
         assert_eq!(

@@ -78,3 +78,44 @@ fn bad_command_lines_exit_100() {
         );
     }
 }
+
+/// Runs svkit's `prog` as nobody (through setuidgid) in `s`.
+fn as_nobody(s: &Scratch, prog: &str, args: &[&str]) -> (i32, String, String) {
+    let path = bin_copy(s, prog);
+    let o = std::process::Command::new(bin("setuidgid"))
+        .arg("nobody")
+        .arg(path)
+        .args(args)
+        .current_dir(&s.path)
+        .output()
+        .unwrap();
+    outcome(&o)
+}
+
+#[test]
+fn anyone_learns_whether_a_root_owned_service_is_supervised() {
+    let s = Scratch::new("svok-nobody");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    let mut r = Reaper::new();
+    let sup = start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    assert_eq!(as_nobody(&s, "svok", &["web"]), (0, "".into(), "".into()));
+    // The lock stays the owner's: nobody cannot open it, let alone hold
+    // a lock on it that would keep the next supervise from starting.
+    let lock = web.join("supervise/lock");
+    let o = std::process::Command::new(bin("setuidgid"))
+        .args(["nobody", "sh", "-c", ": < web/supervise/lock"])
+        .current_dir(&s.path)
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "nobody opened the lock");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&lock).unwrap().permissions())
+            & 0o777,
+        0o600
+    );
+    call("svc", &["-x", "-d", "web"], &s.path);
+    assert_eq!(r.wait_exit(sup).code(), Some(0));
+    assert_eq!(as_nobody(&s, "svok", &["web"]), (100, "".into(), "".into()));
+}

@@ -20,6 +20,7 @@ const EXIT_NO: i32 = 1;
 const HELP: &str = "\
 svstat: print the status of each service dir.
 usage: svstat [--json | --prometheus | -u | -r | -d] dir...
+  dir           a service dir, or a scanned tree: each service in it and its log
   --json        one JSON object per service per line
   --prometheus  the Prometheus text format, for node_exporter's textfile collector
   -u            print nothing; exit 0 when every dir is up, 1 otherwise
@@ -67,19 +68,26 @@ fn run(args: Args) -> i32 {
     let (mode, dirs) = parse(&args).unwrap_or_else(|e| svkit::die::usage(PROG, USAGE, &e));
     let now = Tai64n::now();
     let (mut out, mut code) = (Out::stdout(), 0);
-    // Prometheus groups samples by metric, so it needs every report first.
+    // Prometheus groups samples by metric, so it needs every report first;
+    // so does reading what every service uses in one pass.
     let mut all = Vec::new();
-    for dir in &dirs {
-        let r: Report = report::look(dir);
+    // A scanned tree stands for the services in it.
+    let dirs = dirs
+        .into_iter()
+        .flat_map(|d| report::services_in(&d).unwrap_or_else(|| alloc::vec![d]));
+    for dir in dirs {
+        let r: Report = report::look(&dir);
         if let Some(e) = r.trouble() {
-            // stdout keeps its one line per DIR; stderr says it plainly.
-            svkit::die::warn(PROG, &e);
+            // Said once: on stdout where the line or object says it (as
+            // daemontools does), on stderr where nothing else would.
+            if matches!(mode, Mode::Prometheus | Mode::Check(_)) {
+                svkit::die::warn(PROG, &e);
+            }
             code = EXIT_TEMPORARY;
         }
         let _ = match mode {
             Mode::Text => writeln!(out, "{}", r.text(now)),
-            Mode::Json => writeln!(out, "{}", r.json(now)),
-            Mode::Prometheus => {
+            Mode::Json | Mode::Prometheus => {
                 all.push(r);
                 Ok(())
             }
@@ -96,8 +104,13 @@ fn run(args: Args) -> i32 {
             }
         };
     }
+    // What the services use: one pass over /proc for all of them.
+    svkit::metrics::read_usage(&mut all);
     if mode == Mode::Prometheus {
         out.bytes(svkit::metrics::exposition(&all, now).as_bytes());
+    }
+    for r in all.iter().filter(|_| mode == Mode::Json) {
+        let _ = writeln!(out, "{}", r.json(now));
     }
     // A closed stdout is nothing to report: there is nowhere to say it.
     let _ = out.flush();

@@ -99,12 +99,18 @@ impl Io {
         let show = |name: &str| dir.show(name);
         let sup = Path::from("supervise");
         fs::mkdir(&sup, 0o755).doing(|| format!("create {}", show("supervise")))?;
-        let lock = fs::open(
-            &Path::from("supervise/lock"),
-            libc::O_WRONLY | libc::O_CREAT,
-            0o600,
-        )
-        .doing(|| format!("open {}", show("supervise/lock")))?;
+        // It may be a symlink to a directory elsewhere (a tmpfs), as with
+        // daemontools and runit; its entries may not.
+        let meta = fs::stat(&sup).doing(|| format!("stat {}", show("supervise")))?;
+        if !meta.is_dir() {
+            return Err(Error::other(
+                format!("use {}", show("supervise")),
+                format!("it is {}, not a directory", kind_of(&meta)),
+            ));
+        }
+        check_entries(&dir)?;
+        let lock = fs::open_regular(&Path::from("supervise/lock"), libc::O_WRONLY, 0o600)
+            .map_err(|e| unexpected(&dir, "supervise/lock", e))?;
         fs::lock_exclusive_now(&lock).doing(|| format!("acquire {}", show("supervise/lock")))?;
         let control = open_fifo("supervise/control", libc::O_RDONLY, &dir)?;
         let control_writer = open_fifo("supervise/control", libc::O_WRONLY, &dir)?;
@@ -334,11 +340,15 @@ impl Io {
         }
         let path = Path::from("supervise/notify");
         let show = self.dir.show("supervise/notify");
-        let bound = socket::bind_datagram(&path)
+        // The mode comes from the umask at bind: a chmod by name after it
+        // would follow a symlink put in the socket's place meanwhile.
+        let umask = fs::umask(0o177);
+        let bound = socket::bind_datagram(&path);
+        fs::umask(umask);
+        let bound = bound
             .and_then(|fd| {
                 let owner = fs::stat(&Path::from("notify"))?;
                 fs::lchown(&path, owner.uid, owner.gid)?;
-                fs::chmod(&path, 0o600)?;
                 Ok(fd)
             })
             .doing(|| format!("bind {show}"));
@@ -468,11 +478,24 @@ impl Io {
     }
 
     fn write(&self, name: &str, bytes: &[u8]) {
-        if let Err(e) = fs::write_atomic(&Path::from(name), bytes, 0o644) {
-            let e = Err::<(), _>(e)
-                .doing(|| format!("write {}", self.dir.show(name)))
-                .unwrap_err();
-            die::warn(PROG, &e);
+        let path = Path::from(name);
+        let Err(e) = fs::write_atomic(&path, bytes, 0o644) else {
+            return;
+        };
+        let new = format!("{name}.new");
+        let doing = format!("write {}", self.dir.show(name));
+        let e = unexpected_or(&self.dir, &new, e, doing);
+        die::warn(PROG, &e);
+        // Something put at NAME.new (or at NAME, which the exchange moved
+        // there) is removed, never followed, and the status published
+        // anew: its readers must not be left with a stale one.
+        let planted =
+            fs::lstat(&Path::from(new.as_str())).is_ok_and(|m| !(m.is_file() && m.nlink == 1));
+        if planted && fs::unlink(&Path::from(new.as_str())).is_ok() {
+            if let Err(e) = fs::write_atomic(&path, bytes, 0o644) {
+                let doing = format!("write {}", self.dir.show(name));
+                die::warn(PROG, &unexpected_or(&self.dir, &new, e, doing));
+            }
         }
     }
 }
@@ -483,18 +506,125 @@ fn session_of(pid: i32) -> Option<i32> {
     memory::parse_stat(&text).map(|(session, _)| session)
 }
 
-/// Makes (if needed) and opens a FIFO of `supervise/`, non-blocking.
+/// Makes (if needed) and opens a FIFO of `supervise/`, non-blocking,
+/// never through a symlink; its mode is set on what was opened.
 fn open_fifo(name: &str, mode: i32, dir: &ServiceDir) -> Result<Fd, Error> {
     let path = Path::from(name);
     fs::mkfifo(&path, 0o600).doing(|| format!("create {}", dir.show(name)))?;
-    let fd =
-        fs::open(&path, mode | libc::O_NONBLOCK, 0).doing(|| format!("open {}", dir.show(name)))?;
+    let flags = mode | libc::O_NONBLOCK | libc::O_NOFOLLOW;
+    let fd = fs::open(&path, flags, 0).map_err(|e| unexpected(dir, name, e))?;
     let meta = fs::fstat(&fd).doing(|| format!("stat {}", dir.show(name)))?;
     if !meta.is_fifo() {
-        return Err(Error::other(
-            format!("open {}", dir.show(name)),
-            "not a FIFO",
-        ));
+        return Err(not_what_supervise_makes(dir, name, &meta, Kind::Fifo));
     }
+    fs::fchmod(&fd, 0o600).doing(|| format!("chmod {}", dir.show(name)))?;
     Ok(fd)
+}
+
+/// What an entry of `supervise/` is when supervise made it.
+#[derive(Clone, Copy)]
+enum Kind {
+    File,
+    Fifo,
+    Socket,
+}
+
+/// Every name supervise opens, creates or publishes in `supervise/`.
+const ENTRIES: &[(&str, Kind)] = &[
+    ("supervise/lock", Kind::File),
+    ("supervise/control", Kind::Fifo),
+    ("supervise/ok", Kind::Fifo),
+    ("supervise/status", Kind::File),
+    ("supervise/status.new", Kind::File),
+    ("supervise/pid", Kind::File),
+    ("supervise/pid.new", Kind::File),
+    ("supervise/stat", Kind::File),
+    ("supervise/stat.new", Kind::File),
+    ("supervise/message", Kind::File),
+    ("supervise/message.new", Kind::File),
+    ("supervise/notify", Kind::Socket),
+];
+
+/// Refuses a `supervise/` holding anything supervise would not have made
+/// there: supervise runs as root over directories others may own, and
+/// writing, chmodding or creating through a symlink (or a hard link to
+/// someone else's file) put there would hand them root's files.
+fn check_entries(dir: &ServiceDir) -> Result<(), Error> {
+    for &(name, want) in ENTRIES {
+        let meta = match fs::lstat(&Path::from(name)) {
+            Ok(meta) => meta,
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(e).doing(|| format!("stat {}", dir.show(name))),
+        };
+        let fits = match want {
+            Kind::File => meta.is_file() && meta.nlink == 1,
+            Kind::Fifo => meta.is_fifo(),
+            Kind::Socket => meta.is_socket(),
+        };
+        if !fits {
+            return Err(not_what_supervise_makes(dir, name, &meta, want));
+        }
+    }
+    Ok(())
+}
+
+/// `unable to use S/supervise/NAME: it is a symbolic link, not a regular file`.
+fn not_what_supervise_makes(dir: &ServiceDir, name: &str, found: &fs::Meta, want: Kind) -> Error {
+    let found = kind_of(found);
+    let want = match want {
+        Kind::File => "a regular file of its own",
+        Kind::Fifo => "a FIFO",
+        Kind::Socket => "a socket",
+    };
+    Error::other(
+        format!("use {}", dir.show(name)),
+        format!("it is {found}, not {want}"),
+    )
+}
+
+/// What `found` is, in words: "a symbolic link".
+fn kind_of(found: &fs::Meta) -> &'static str {
+    if found.is_symlink() {
+        "a symbolic link"
+    } else if found.is_dir() {
+        "a directory"
+    } else if found.is_fifo() {
+        "a FIFO"
+    } else if found.is_socket() {
+        "a socket"
+    } else if found.is_file() && found.nlink != 1 {
+        "a regular file with other hard links"
+    } else if found.is_file() {
+        "a regular file"
+    } else {
+        "a device"
+    }
+}
+
+/// An error opening `name` of `supervise/`, saying what is there instead
+/// when that is why (O_NOFOLLOW's ELOOP means "a symlink").
+fn unexpected(dir: &ServiceDir, name: &str, e: Errno) -> Error {
+    unexpected_or(dir, name, e, format!("open {}", dir.show(name)))
+}
+
+/// As `unexpected`, with what was being done when nothing is amiss there.
+fn unexpected_or(dir: &ServiceDir, name: &str, e: Errno, doing: alloc::string::String) -> Error {
+    if let Ok(meta) = fs::lstat(&Path::from(name)) {
+        let want = if name.ends_with("/control") || name.ends_with("/ok") {
+            Kind::Fifo
+        } else {
+            Kind::File
+        };
+        let fits = match want {
+            Kind::Fifo => meta.is_fifo(),
+            Kind::File | Kind::Socket => meta.is_file() && meta.nlink == 1,
+        };
+        if !fits {
+            return not_what_supervise_makes(dir, name, &meta, want);
+        }
+    }
+    Error::Sys {
+        doing,
+        reason: crate::error::Reason::Errno(e),
+    }
 }

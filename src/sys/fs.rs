@@ -64,9 +64,45 @@ pub fn read_prefix(path: &Path, max: usize) -> Result<Vec<u8>> {
     Ok(v)
 }
 
+/// Opens the regular file `path` with `flags` (O_WRONLY, O_RDWR...),
+/// creating it with exactly `mode` when it is absent, and never through a
+/// symlink: the last component is opened O_NOFOLLOW, a new file is made
+/// O_EXCL (nothing planted in the meantime is followed), and what was
+/// opened must be a regular file with no other name. Errors: ELOOP for a
+/// symlink, EMLINK for a file with other hard links, ESPIPE for anything
+/// but a regular file (a FIFO with a reader, a socket, a device; ENXIO for
+/// a FIFO without). `mode` is then set on
+/// the open file, so the umask takes nothing away.
+pub fn open_regular(path: &Path, flags: c_int, mode: u32) -> Result<Fd> {
+    // O_NONBLOCK: a FIFO put there must not hang us before fstat tells.
+    let flags = flags | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let mut fd = open(path, flags, 0);
+    if matches!(fd, Err(Errno::ENOENT)) {
+        fd = open(path, flags | libc::O_CREAT | libc::O_EXCL, mode);
+        if matches!(fd, Err(Errno::EEXIST)) {
+            // Created by someone else in the meantime: look at theirs.
+            fd = open(path, flags, 0);
+        }
+    }
+    let fd = fd?;
+    let meta = fstat(&fd)?;
+    if !meta.is_file() {
+        return Err(Errno(libc::ESPIPE));
+    }
+    if meta.nlink != 1 {
+        return Err(Errno(libc::EMLINK));
+    }
+    // Mostly right already: publishing rewrites the same two inodes.
+    if meta.mode & 0o7777 != mode {
+        fchmod(&fd, mode)?;
+    }
+    Ok(fd)
+}
+
 /// Replaces `path` atomically: writes `path.new` with `mode`, then
 /// renames it over `path`, so a reader sees the old content or the new,
-/// never half.
+/// never half. `path.new` is opened with `open_regular`: a symlink or a
+/// hard link planted there is refused, never written through.
 ///
 /// The rename is an exchange where the filesystem has one
 /// (renameat2 RENAME_EXCHANGE): `path.new` then keeps the previous inode,
@@ -76,18 +112,13 @@ pub fn read_prefix(path: &Path, max: usize) -> Result<Vec<u8>> {
 /// the exchange 2.5 us: supervise publishes on every state change.
 /// A reader still holding the inode two changes later could see it
 /// rewritten; readers of these few bytes read right after opening.
+/// Whatever the exchange leaves at `path.new` (a symlink someone put at
+/// `path`, say) is checked again by `open_regular` on the next call.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let mut tmp = path.as_bytes().to_vec();
     tmp.extend_from_slice(b".new");
     let tmp = Path::new(&tmp);
-    // O_NONBLOCK: something other than a file put there must not hang us.
-    let fd = open(
-        &tmp,
-        libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK,
-        mode,
-    )?;
-    // The umask must not take away read access others rely on.
-    check(unsafe { libc::fchmod(fd.raw(), mode) })?;
+    let fd = open_regular(&tmp, libc::O_WRONLY, mode)?;
     fd.pwrite_all(bytes, 0)?;
     // The previous content may have been longer.
     check(unsafe { libc::ftruncate(fd.raw(), bytes.len() as libc::off_t) })?;
@@ -112,6 +143,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     }
 }
 
+/// fchmod(2).
+pub fn fchmod(fd: &Fd, mode: u32) -> Result<()> {
+    check(unsafe { libc::fchmod(fd.raw(), mode) }).map(drop)
+}
+
 /// rename(2).
 pub fn rename(from: &Path, to: &Path) -> Result<()> {
     check(unsafe { libc::rename(from.as_cstr().as_ptr(), to.as_cstr().as_ptr()) }).map(drop)
@@ -122,19 +158,27 @@ pub fn unlink(path: &Path) -> Result<()> {
     check(unsafe { libc::unlink(path.as_cstr().as_ptr()) }).map(drop)
 }
 
-/// mkdir(2) with exactly `mode`; Ok(false) when it already existed.
+/// mkdir(2) with exactly `mode`; Ok(false) when it already existed. The
+/// mode is set on the directory made, opened without following a symlink:
+/// one put in its place in the meantime is not chmodded through.
 pub fn mkdir(path: &Path, mode: u32) -> Result<bool> {
     match check(unsafe { libc::mkdir(path.as_cstr().as_ptr(), mode) }) {
-        Ok(_) => chmod(path, mode).map(|_| true),
+        Ok(_) => {
+            let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+            fchmod(&open(path, flags, 0)?, mode).map(|_| true)
+        }
         Err(Errno::EEXIST) => Ok(false),
         Err(e) => Err(e),
     }
 }
 
-/// mkfifo(2) with exactly `mode`; an existing FIFO is fine.
+/// mkfifo(2); an existing entry is fine (mkfifo never follows a symlink
+/// there). The umask applies: whoever opens it sets the exact mode with
+/// `fchmod` once `fstat` showed it opened a FIFO, never `chmod` by name,
+/// which would follow a symlink put there.
 pub fn mkfifo(path: &Path, mode: u32) -> Result<()> {
     match check(unsafe { libc::mkfifo(path.as_cstr().as_ptr(), mode) }) {
-        Ok(_) => chmod(path, mode),
+        Ok(_) => Ok(()),
         Err(Errno::EEXIST) => Ok(()),
         Err(e) => Err(e),
     }
@@ -143,6 +187,12 @@ pub fn mkfifo(path: &Path, mode: u32) -> Result<()> {
 /// chmod(2).
 pub fn chmod(path: &Path, mode: u32) -> Result<()> {
     check(unsafe { libc::chmod(path.as_cstr().as_ptr(), mode) }).map(drop)
+}
+
+/// umask(2): sets the mask, returns the previous one.
+pub fn umask(mask: u32) -> u32 {
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(mask as libc::mode_t) as u32 }
 }
 
 /// chdir(2).
@@ -164,6 +214,7 @@ pub struct Meta {
     pub ino: u64,
     pub uid: u32,
     pub gid: u32,
+    pub nlink: u64,
 }
 
 impl Meta {
@@ -175,6 +226,7 @@ impl Meta {
             ino: st.st_ino,
             uid: st.st_uid,
             gid: st.st_gid,
+            nlink: st.st_nlink,
         }
     }
     pub fn is_dir(&self) -> bool {
@@ -185,6 +237,12 @@ impl Meta {
     }
     pub fn is_fifo(&self) -> bool {
         self.mode & libc::S_IFMT == libc::S_IFIFO
+    }
+    pub fn is_symlink(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFLNK
+    }
+    pub fn is_socket(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFSOCK
     }
 }
 
@@ -328,6 +386,33 @@ mod tests {
         assert_eq!((ino(&path), ino(&spare)), (b, a));
         let mode = std::os::unix::fs::PermissionsExt::mode(
             &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o644);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn open_regular_refuses_links_and_other_types() {
+        let d = scratch("regular");
+        let p = |n: &str| Path::from(d.join(n).to_str().unwrap());
+        std::fs::write(d.join("victim"), b"v").unwrap();
+        std::os::unix::fs::symlink(d.join("victim"), d.join("link")).unwrap();
+        std::os::unix::fs::symlink(d.join("absent"), d.join("dangling")).unwrap();
+        std::fs::hard_link(d.join("victim"), d.join("hard")).unwrap();
+        mkfifo(&p("fifo"), 0o600).unwrap();
+        let err = |n: &str| open_regular(&p(n), libc::O_WRONLY, 0o644).err();
+        assert_eq!(err("link"), Some(Errno(libc::ELOOP)));
+        assert_eq!(err("dangling"), Some(Errno(libc::ELOOP)));
+        assert!(!d.join("absent").exists());
+        assert_eq!(err("hard"), Some(Errno(libc::EMLINK)));
+        // Without a reader the open itself fails; with one, fstat tells.
+        assert!(matches!(
+            err("fifo"),
+            Some(Errno(libc::ENXIO | libc::ESPIPE))
+        ));
+        open_regular(&p("new"), libc::O_WRONLY, 0o644).unwrap();
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(d.join("new")).unwrap().permissions(),
         );
         assert_eq!(mode & 0o777, 0o644);
         std::fs::remove_dir_all(&d).unwrap();

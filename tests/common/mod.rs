@@ -290,6 +290,10 @@ pub fn bin_copy(s: &Scratch, name: &str) -> PathBuf {
         fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
     }
     let to = dir.join(name);
+    // Copied already: copying over our own hard link would empty cargo's.
+    if to.exists() {
+        return to;
+    }
     // A hard link, where it can be: a copy is a file open for writing, and
     // a process another test thread forks meanwhile holds it open too, so
     // exec'ing it can fail with "Text file busy".
