@@ -437,3 +437,49 @@ fn deb_holds_the_programs_man_pages_and_unit_and_installs_with_dpkg() {
     assert_eq!(dpkg(&["--purge", "svkit"]).0, 0);
     assert!(!root.join("service").exists() && !root.join("usr/bin/svc").exists());
 }
+
+#[test]
+fn install_tells_a_program_the_shell_does_not_find_from_one_it_finds_elsewhere() {
+    let s = Scratch::new("install-path");
+    let base = s.join("opt");
+    let install = |path: &str| {
+        let o = Command::new(root().join("package/install"))
+            .args(["--from", built().to_str().unwrap(), "--prefix"])
+            .arg(&base)
+            .current_dir(&s.path)
+            .env_remove("DESTDIR")
+            .env_remove("PREFIX")
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // What a shell with PATH=/usr/bin:/bin finds: daemontools' programs
+    // of the same names, where installed, and nothing for the rest.
+    let (mut elsewhere, mut nowhere) = (String::new(), String::new());
+    for c in commands() {
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .any(|d| Path::new(d).join(&c).exists());
+        let list = if found { &mut elsewhere } else { &mut nowhere };
+        list.push(' ');
+        list.push_str(&c);
+    }
+    assert!(!nowhere.is_empty(), "scan and logsink are svkit's alone");
+    let mut want = format!(
+        "package/install: warning: put {}/bin on PATH: the shell finds nothing for{nowhere}\n",
+        base.display()
+    );
+    if !elsewhere.is_empty() {
+        want += &format!(
+            "package/install: warning: put {}/bin first on PATH: the shell finds something else for{elsewhere}\n",
+            base.display()
+        );
+    }
+    assert_eq!(install("/usr/bin:/bin"), (Some(0), want));
+    let first = format!("{}/bin:/usr/bin:/bin", base.display());
+    assert_eq!(install(&first), (Some(0), String::new()));
+}

@@ -10,7 +10,13 @@ use std::process::Command;
 fn scan_in_a_source_checkout_warns_in_one_line() {
     let s = Scratch::new("scan-checkout");
     let dir = s.join("checkout");
-    for f in ["Cargo.toml", "README.md", "build.rs", "src/lib.rs", "tests/t.rs"] {
+    for f in [
+        "Cargo.toml",
+        "README.md",
+        "build.rs",
+        "src/lib.rs",
+        "tests/t.rs",
+    ] {
         fs::create_dir_all(dir.join(f).parent().unwrap()).unwrap();
         fs::write(dir.join(f), "x\n").unwrap();
     }
