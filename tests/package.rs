@@ -393,7 +393,8 @@ fn deb_holds_the_programs_man_pages_and_unit_and_installs_with_dpkg() {
         }
     }
     let mut want = BTreeSet::from([
-        "-rw-r--r-- ./lib/systemd/system/svkit-scan.service".to_string(),
+        "-rw-r--r-- ./usr/lib/systemd/system/svkit-scan.service".to_string(),
+        "-rw-r--r-- ./usr/share/doc/svkit/changelog.Debian.gz".to_string(),
         "-rw-r--r-- ./usr/share/doc/svkit/copyright".to_string(),
         "-rw-r--r-- ./usr/share/man/man7/svkit.7.gz".to_string(),
     ]);
@@ -434,6 +435,19 @@ fn deb_holds_the_programs_man_pages_and_unit_and_installs_with_dpkg() {
     assert_eq!(code, 0, "{err}");
     assert!(root.join("service").is_dir(), "postinst made no /service");
     assert!(same(&root.join("usr/bin/svc"), &from.join("svc")));
+    // The changelog is one dpkg reads, for the package's version.
+    let changelog = root.join("usr/share/doc/svkit/changelog.Debian.gz");
+    let text = s.join("changelog");
+    fs::write(&text, ok("gzip", &["-dc", changelog.to_str().unwrap()])).unwrap();
+    let parsed = |f: &str| {
+        ok(
+            "dpkg-parsechangelog",
+            &["-l", text.to_str().unwrap(), "-S", f],
+        )
+    };
+    assert_eq!(parsed("Source").trim(), "svkit");
+    assert_eq!(parsed("Version").trim(), version);
+    assert_eq!(parsed("Distribution").trim(), "unstable");
     assert_eq!(dpkg(&["--purge", "svkit"]).0, 0);
     assert!(!root.join("service").exists() && !root.join("usr/bin/svc").exists());
 }
