@@ -497,3 +497,47 @@ fn install_tells_a_program_the_shell_does_not_find_from_one_it_finds_elsewhere()
     let first = format!("{}/bin:/usr/bin:/bin", base.display());
     assert_eq!(install(&first), (Some(0), String::new()));
 }
+
+#[test]
+fn the_container_health_probe_checks_every_service_and_says_when_there_is_none() {
+    let s = Scratch::new("health");
+    let tree = s.join("service");
+    fs::create_dir_all(&tree).unwrap();
+    let t = tree.to_str().unwrap();
+    // daemontools' svstat (no -r) is in /usr/bin: svkit's comes first,
+    // as in the image, where it is beside the probe.
+    let path = format!("{}:/usr/bin:/bin", built().display());
+    let probe = |args: &[&str]| {
+        let o = Command::new(root().join("package/container/health"))
+            .args(args)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        common::outcome(&o)
+    };
+    let none = format!("svkit-health: warning: no service in {t}: nothing is up\n");
+    assert_eq!(probe(&[t]), (1, String::new(), none.clone()));
+    // Neither a file nor a dot directory is a service.
+    fs::write(tree.join("README"), "x\n").unwrap();
+    fs::create_dir_all(tree.join(".hidden")).unwrap();
+    assert_eq!(probe(&["-u", t]), (1, String::new(), none));
+
+    let mut r = common::Reaper::new();
+    let (web, db) = (tree.join("web"), tree.join("db"));
+    for d in [&web, &db] {
+        common::script(d.join("run"), "exec sleep 1000");
+    }
+    fs::write(db.join("down"), "").unwrap();
+    for d in [&web, &db] {
+        common::start_supervise(&mut r, d);
+    }
+    common::wait_up(&mut r, &web, 0);
+    assert_eq!(probe(&[t]).0, 1, "db is down");
+    assert_eq!(probe(&["-u", t]).0, 1, "db is down");
+    assert_eq!(common::call("svc", &["-u", "db"], &tree).0, 0);
+    common::wait_up(&mut r, &db, 0);
+    // Neither has a readiness mechanism: up is ready.
+    assert_eq!(probe(&[t]), (0, String::new(), String::new()));
+    assert_eq!(probe(&["-u", t]), (0, String::new(), String::new()));
+    assert_eq!(probe(&["-x"]).0, 100);
+}
