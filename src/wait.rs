@@ -1,11 +1,13 @@
 //! Waiting for a service to reach a state, told by inotify each time its
-//! supervisor replaces `supervise/status`: no sleep loop, no polling.
+//! supervisor replaces `supervise/status`: no sleep loop, no polling. With
+//! a deadline, also waiting for that supervisor to start.
 
+use crate::control;
 use crate::error::{Doing, Error};
 use crate::status::{self, Status, flag};
 use crate::sys::inotify::Inotify;
 use crate::sys::poll::{self, Watch};
-use crate::sys::{Path, time};
+use crate::sys::{Errno, Fd, Path, fs, time};
 use alloc::format;
 use core::time::Duration;
 
@@ -64,43 +66,121 @@ pub struct Watcher {
     dir: Path,
 }
 
+/// What `supervise/` changes by: status files are replaced by rename
+/// (IN_MOVED_TO), as daemontools and runit do too; IN_CLOSE_WRITE covers a
+/// writer that does not; IN_CREATE sees the FIFOs a starting supervise makes.
+const SUPERVISE_EVENTS: u32 = libc::IN_MOVED_TO | libc::IN_CLOSE_WRITE | libc::IN_CREATE;
+
 impl Watcher {
     /// Starts watching `dir`.
     pub fn new(dir: &Path) -> Result<Watcher, Error> {
         let inotify = Inotify::new().doing(|| "create an inotify instance".into())?;
         let sup = dir.join("supervise");
-        // Status files are replaced by rename (IN_MOVED_TO); daemontools and
-        // runit do the same. IN_CLOSE_WRITE covers a writer that does not.
-        let mask = libc::IN_MOVED_TO | libc::IN_CLOSE_WRITE | libc::IN_CREATE;
-        inotify.watch(&sup, mask).doing(|| format!("watch {sup}"))?;
+        inotify
+            .watch(&sup, SUPERVISE_EVENTS)
+            .doing(|| format!("watch {sup}"))?;
         Ok(Watcher {
             inotify,
             dir: dir.clone(),
         })
     }
 
-    /// Waits until `goal` is reached (true) or `timeout` passes (false).
+    /// Waits until a supervise runs on `dir` and returns its control FIFO,
+    /// open for writing, and a watcher on its `supervise/`; None when
+    /// `deadline` (monotonic) passes first. A supervise that has not yet
+    /// made `supervise/` is waited for with a watch on `dir` itself, dropped
+    /// once `supervise/` is watched: a service writing files in its own
+    /// directory must not wake the wait for its status.
+    pub fn supervised(dir: &Path, deadline: Duration) -> Result<Option<(Fd, Watcher)>, Error> {
+        let inotify = Inotify::new().doing(|| "create an inotify instance".into())?;
+        let sup = dir.join("supervise");
+        let mut parent: Option<Inotify> = None;
+        // Watch supervise/ (after dir, so its creation cannot slip by).
+        loop {
+            match inotify.watch(&sup, SUPERVISE_EVENTS) {
+                Ok(_) => break,
+                Err(Errno::ENOENT) => {}
+                Err(e) => return Err(e).doing(|| format!("watch {sup}")),
+            }
+            if parent.is_none() {
+                let p = Inotify::new().doing(|| "create an inotify instance".into())?;
+                p.watch(dir, libc::IN_CREATE | libc::IN_MOVED_TO)
+                    .doing(|| format!("watch {dir}"))?;
+                parent = Some(p);
+                // It may have been made meanwhile: look again before waiting
+                // for an event that has passed.
+                continue;
+            }
+            if let Some(p) = &parent
+                && !wait_input(p, deadline)?
+            {
+                return Ok(None);
+            }
+        }
+        drop(parent);
+        let watcher = Watcher {
+            inotify,
+            dir: dir.clone(),
+        };
+        // A supervise opens control for reading before it makes `ok` and
+        // publishes its first status, both of which wake this loop.
+        let fifo = control::path(dir);
+        loop {
+            match fs::open(&fifo, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
+                Ok(fd) => return Ok(Some((fd, watcher))),
+                Err(Errno::ENXIO | Errno::ENOENT) => {}
+                Err(e) => return Err(e).doing(|| format!("control {dir}")),
+            }
+            if !wait_input(&watcher.inotify, deadline)? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Waits until `goal` is reached (true) or `deadline` (monotonic)
+    /// passes (false).
     pub fn until(
         &self,
         goal: Goal,
         before: Option<&Status>,
-        timeout: Option<Duration>,
+        deadline: Option<Duration>,
     ) -> Result<bool, Error> {
-        let deadline = timeout.map(|t| time::monotonic() + t);
         loop {
-            if goal.reached(&status::read(&self.dir)?, before) {
-                return Ok(true);
+            match status::read(&self.dir) {
+                Ok(now) if goal.reached(&now, before) => return Ok(true),
+                Ok(_) => {}
+                // A supervise just started has not published yet: its
+                // first status arrives by rename, which wakes this loop.
+                Err(e) if e.errno() == Some(Errno::ENOENT) => {}
+                Err(e) => return Err(e),
             }
-            let left = match deadline {
-                Some(d) if d <= time::monotonic() => return Ok(false),
-                Some(d) => Some(d - time::monotonic()),
-                None => None,
-            };
-            let mut w = [Watch::input(self.inotify.fd())];
-            poll::wait(&mut w, left).doing(|| "wait".into())?;
-            self.inotify.drain();
+            match deadline {
+                Some(d) => {
+                    if !wait_input(&self.inotify, d)? {
+                        return Ok(false);
+                    }
+                }
+                None => {
+                    let mut w = [Watch::input(self.inotify.fd())];
+                    poll::wait(&mut w, None).doing(|| "wait".into())?;
+                    self.inotify.drain();
+                }
+            }
         }
     }
+}
+
+/// Waits for events on `inotify` until `deadline` (monotonic) and
+/// discards them; false when the deadline passed first.
+fn wait_input(inotify: &Inotify, deadline: Duration) -> Result<bool, Error> {
+    let now = time::monotonic();
+    if deadline <= now {
+        return Ok(false);
+    }
+    let mut w = [Watch::input(inotify.fd())];
+    poll::wait(&mut w, Some(deadline - now)).doing(|| "wait".into())?;
+    inotify.drain();
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -388,7 +388,8 @@ fn deb_holds_the_programs_man_pages_and_unit_and_installs_with_dpkg() {
         }
     }
     let mut want = BTreeSet::from([
-        "-rw-r--r-- ./lib/systemd/system/svkit-scan.service".to_string(),
+        "-rw-r--r-- ./usr/lib/systemd/system/svkit-scan.service".to_string(),
+        "-rw-r--r-- ./usr/share/doc/svkit/changelog.Debian.gz".to_string(),
         "-rw-r--r-- ./usr/share/doc/svkit/copyright".to_string(),
         "-rw-r--r-- ./usr/share/man/man7/svkit.7.gz".to_string(),
     ]);
@@ -429,6 +430,109 @@ fn deb_holds_the_programs_man_pages_and_unit_and_installs_with_dpkg() {
     assert_eq!(code, 0, "{err}");
     assert!(root.join("service").is_dir(), "postinst made no /service");
     assert!(same(&root.join("usr/bin/svc"), &from.join("svc")));
+    // The changelog is one dpkg reads, for the package's version.
+    let changelog = root.join("usr/share/doc/svkit/changelog.Debian.gz");
+    let text = s.join("changelog");
+    fs::write(&text, ok("gzip", &["-dc", changelog.to_str().unwrap()])).unwrap();
+    let parsed = |f: &str| {
+        ok(
+            "dpkg-parsechangelog",
+            &["-l", text.to_str().unwrap(), "-S", f],
+        )
+    };
+    assert_eq!(parsed("Source").trim(), "svkit");
+    assert_eq!(parsed("Version").trim(), version);
+    assert_eq!(parsed("Distribution").trim(), "unstable");
     assert_eq!(dpkg(&["--purge", "svkit"]).0, 0);
     assert!(!root.join("service").exists() && !root.join("usr/bin/svc").exists());
+}
+
+#[test]
+fn install_tells_a_program_the_shell_does_not_find_from_one_it_finds_elsewhere() {
+    let s = Scratch::new("install-path");
+    let base = s.join("opt");
+    let install = |path: &str| {
+        let o = Command::new(root().join("package/install"))
+            .args(["--from", built().to_str().unwrap(), "--prefix"])
+            .arg(&base)
+            .current_dir(&s.path)
+            .env_remove("DESTDIR")
+            .env_remove("PREFIX")
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // What a shell with PATH=/usr/bin:/bin finds: daemontools' programs
+    // of the same names, where installed, and nothing for the rest.
+    let (mut elsewhere, mut nowhere) = (String::new(), String::new());
+    for c in commands() {
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .any(|d| Path::new(d).join(&c).exists());
+        let list = if found { &mut elsewhere } else { &mut nowhere };
+        list.push(' ');
+        list.push_str(&c);
+    }
+    assert!(!nowhere.is_empty(), "scan and logsink are svkit's alone");
+    let mut want = format!(
+        "package/install: warning: put {}/bin on PATH: the shell finds nothing for{nowhere}\n",
+        base.display()
+    );
+    if !elsewhere.is_empty() {
+        want += &format!(
+            "package/install: warning: put {}/bin first on PATH: the shell finds something else for{elsewhere}\n",
+            base.display()
+        );
+    }
+    assert_eq!(install("/usr/bin:/bin"), (Some(0), want));
+    let first = format!("{}/bin:/usr/bin:/bin", base.display());
+    assert_eq!(install(&first), (Some(0), String::new()));
+}
+
+#[test]
+fn the_container_health_probe_checks_every_service_and_says_when_there_is_none() {
+    let s = Scratch::new("health");
+    let tree = s.join("service");
+    fs::create_dir_all(&tree).unwrap();
+    let t = tree.to_str().unwrap();
+    // daemontools' svstat (no -r) is in /usr/bin: svkit's comes first,
+    // as in the image, where it is beside the probe.
+    let path = format!("{}:/usr/bin:/bin", built().display());
+    let probe = |args: &[&str]| {
+        let o = Command::new(root().join("package/container/health"))
+            .args(args)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        common::outcome(&o)
+    };
+    let none = format!("svkit-health: warning: no service in {t}: nothing is up\n");
+    assert_eq!(probe(&[t]), (1, String::new(), none.clone()));
+    // Neither a file nor a dot directory is a service.
+    fs::write(tree.join("README"), "x\n").unwrap();
+    fs::create_dir_all(tree.join(".hidden")).unwrap();
+    assert_eq!(probe(&["-u", t]), (1, String::new(), none));
+
+    let mut r = common::Reaper::new();
+    let (web, db) = (tree.join("web"), tree.join("db"));
+    for d in [&web, &db] {
+        common::script(d.join("run"), "exec sleep 1000");
+    }
+    fs::write(db.join("down"), "").unwrap();
+    for d in [&web, &db] {
+        common::start_supervise(&mut r, d);
+    }
+    common::wait_up(&mut r, &web, 0);
+    assert_eq!(probe(&[t]).0, 1, "db is down");
+    assert_eq!(probe(&["-u", t]).0, 1, "db is down");
+    assert_eq!(common::call("svc", &["-u", "db"], &tree).0, 0);
+    common::wait_up(&mut r, &db, 0);
+    // Neither has a readiness mechanism: up is ready.
+    assert_eq!(probe(&[t]), (0, String::new(), String::new()));
+    assert_eq!(probe(&["-u", t]), (0, String::new(), String::new()));
+    assert_eq!(probe(&["-x"]).0, 100);
 }

@@ -240,3 +240,85 @@ fn usage_errors_exit_100() {
         );
     }
 }
+
+/// Starts svkit's svc with `args` in `cwd`, to wait for it later.
+fn spawn_svc(r: &mut Reaper, args: &[&str], cwd: &Path) -> i32 {
+    r.spawn(
+        std::process::Command::new(bin("svc"))
+            .args(args)
+            .current_dir(cwd)
+            .stdout(std::process::Stdio::null()),
+    )
+}
+
+#[test]
+fn a_bounded_wait_waits_for_the_supervise_to_start() {
+    let s = Scratch::new("svc-early");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    fs::write(web.join("down"), "").unwrap();
+    let mut r = Reaper::new();
+    let svc = spawn_svc(&mut r, &["-u", "-wu", "-T", "20000", "web"], &s.path);
+    // Still there and asleep in poll: it did not give up at once.
+    wait_for("svc to wait for supervise/", || {
+        idle_in_poll(svc).then_some(())
+    });
+    assert!(!web.join("supervise").exists());
+    start_supervise(&mut r, &web);
+    assert_eq!(r.wait_exit(svc).code(), Some(0));
+    assert_ne!(status_pid(&web), 0, "the u reached the new supervise");
+    r.adopt(status_pid(&web));
+}
+
+#[test]
+fn a_bounded_wait_waits_for_a_supervise_to_come_back() {
+    let s = Scratch::new("svc-early-stale");
+    let web = s.join("web");
+    script(web.join("run"), "echo x >> starts; exec sleep 1000");
+    let mut r = Reaper::new();
+    let sup = start_supervise(&mut r, &web);
+    let first = wait_up(&mut r, &web, 0);
+    wait_for("the first start", || {
+        web.join("starts").exists().then_some(())
+    });
+    // supervise/ and its FIFOs stay behind, with nobody reading them.
+    kill(sup, libc::SIGKILL);
+    kill(first, libc::SIGKILL);
+    wait_for("supervise gone", || (!alive(sup)).then_some(()));
+    wait_for("service gone", || (!alive(first)).then_some(()));
+    fs::remove_file(web.join("starts")).unwrap();
+    // -D: the down file is there before the supervise starts, so the
+    // service never runs.
+    let svc = spawn_svc(&mut r, &["-D", "-wd", "-T", "20000", "web"], &s.path);
+    wait_for("svc to wait for the control FIFO", || {
+        idle_in_poll(svc).then_some(())
+    });
+    start_supervise(&mut r, &web);
+    assert_eq!(r.wait_exit(svc).code(), Some(0));
+    assert!(web.join("down").exists());
+    assert!(!web.join("starts").exists(), "run never started");
+}
+
+#[test]
+fn a_bounded_wait_for_a_supervise_that_never_starts_exits_1() {
+    let s = Scratch::new("svc-early-timeout");
+    fs::create_dir_all(s.join("idle")).unwrap();
+    let (code, out, err) = call("svc", &["-u", "-wu", "-T", "200", "idle"], &s.path);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            1,
+            "",
+            "svc: warning: unable to wait for idle: timed out, supervise not running\n"
+        )
+    );
+    // A dir that does not exist is a mistake, not a service on its way.
+    let (code, _, err) = call("svc", &["-u", "-wu", "-T", "20000", "missing"], &s.path);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            111,
+            "svc: warning: unable to control missing: No such file or directory\n"
+        )
+    );
+}

@@ -92,6 +92,16 @@ fn run(args: Args) -> i32 {
                 );
                 return EXIT_TIMEOUT;
             }
+            Ok(Outcome::NotSupervised) => {
+                die::warn(
+                    PROG,
+                    &Error::other(
+                        alloc::format!("wait for {dir}"),
+                        "timed out, supervise not running",
+                    ),
+                );
+                return EXIT_TIMEOUT;
+            }
             Err(e) => {
                 die::warn(PROG, &e);
                 code = error::EXIT_TEMPORARY;

@@ -40,6 +40,8 @@ pub struct Tree {
     pub entries: BTreeMap<Vec<u8>, Entry>,
     /// Names warned about, with what was said: each problem is told once.
     warned: BTreeMap<Vec<u8>, Found>,
+    /// DIR was listed at least once.
+    listed: bool,
     /// SIGTERM or SIGINT: everything goes down, then scan exits.
     pub terminating: bool,
 }
@@ -240,6 +242,23 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
 }
 
 fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut Vec<Action>) {
+    // A first listing of files and directories without a run (scan started
+    // in a source checkout) is told in one line, not one per file. A
+    // service that cannot start for another reason is still named.
+    let not_a_tree = !t.listed
+        && found.len() >= 2
+        && found.iter().all(|(_, f)| {
+            matches!(
+                f,
+                Found::Ignored(Problem::NotDir) | Found::Waiting(Role::Service, Problem::NoRun)
+            )
+        });
+    t.listed = true;
+    if not_a_tree {
+        out.push(Action::Warn(Notice::NotATree {
+            entries: found.len(),
+        }));
+    }
     let mut present: BTreeSet<&[u8]> = BTreeSet::new();
     for (name, f) in &found {
         let known = t.entries.contains_key(name);
@@ -276,10 +295,12 @@ fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut V
             Found::Waiting(..) | Found::Ignored(_) => {
                 if t.warned.get(name) != Some(f) {
                     t.warned.insert(name.clone(), *f);
-                    out.push(Action::Warn(Notice::Problem {
-                        name: name.clone(),
-                        found: *f,
-                    }));
+                    if !not_a_tree {
+                        out.push(Action::Warn(Notice::Problem {
+                            name: name.clone(),
+                            found: *f,
+                        }));
+                    }
                 }
             }
         }

@@ -29,6 +29,10 @@ pub enum Notice {
         name: Vec<u8>,
         role: Role,
     },
+    /// The first listing found only files and directories without `run`.
+    NotATree {
+        entries: usize,
+    },
 }
 
 /// The service dir a role's supervise runs on, relative to DIR.
@@ -86,6 +90,11 @@ impl fmt::Display for Notice {
                 f,
                 "supervise {} did not exit in time: killed it and its service",
                 show(name, *role)
+            ),
+            Notice::NotATree { entries } => write!(
+                f,
+                "not a service tree: none of its {entries} entries is a directory \
+                 with a run; waiting for one to appear"
             ),
         }
     }
