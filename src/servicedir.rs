@@ -171,6 +171,10 @@ impl ServiceDir {
         s.check_retries = self
             .parsed("check-retries", "a number above 0", parse_count, warn)
             .unwrap_or(d.check_retries);
+        s.check_grace = match s.has_check {
+            true => ms("check-grace", warn).unwrap_or(d.check_grace),
+            false => d.check_grace,
+        };
         s.memory_limit = self.parsed("memory-limit", "bytes, with k, M or G", parse_bytes, warn);
     }
 }
@@ -200,6 +204,9 @@ pub struct Settings {
     pub check_interval: Option<Duration>,
     /// Consecutive failed checks that restart the service.
     pub check_retries: u32,
+    /// After each start, failed checks do not count for this long (zero:
+    /// no grace).
+    pub check_grace: Duration,
     /// Restart when the service's resident memory exceeds this (bytes).
     pub memory_limit: Option<u64>,
 }
@@ -226,6 +233,7 @@ impl Default for Settings {
             has_check: false,
             check_interval: None,
             check_retries: 3,
+            check_grace: Duration::ZERO,
             memory_limit: None,
         }
     }

@@ -402,3 +402,30 @@ fn a_check_interval_is_the_only_timer_of_an_idle_service() {
         "poll timeout {timeout} ms"
     );
 }
+
+#[test]
+fn a_service_whose_check_never_passes_is_restarted_after_the_grace() {
+    let s = Scratch::new("check-grace");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    script(web.join("check"), "echo $$ >> checks; exit 1");
+    write(web.join("check-interval"), "100\n");
+    write(web.join("check-retries"), "2\n");
+    write(web.join("check-grace"), "300\n");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let first = wait_up(&mut r, &web, 0);
+    // Never ready, yet restarted: "not ready yet" is no exemption.
+    let second = wait_up(&mut r, &web, first);
+    assert_ne!(second, first);
+    let err = supervise_stderr(&web);
+    assert!(
+        err.contains("2 checks failed in a row: restarting"),
+        "{err}"
+    );
+    // The grace held off the count: more checks ran than the two counted.
+    assert!(lines(&web.join("checks")).len() > 2);
+    for p in lines(&web.join("checks")) {
+        r.adopt(p.parse().unwrap());
+    }
+}

@@ -142,8 +142,11 @@ pub struct Health {
     killed: bool,
     /// When the next check is due (monotonic).
     next: Option<Duration>,
-    /// Failed checks in a row since the service became ready.
+    /// Failed checks in a row that counted (outside the grace).
     pub failures: u32,
+    /// `check-grace`: failed checks before this (monotonic) do not count;
+    /// None once a check passed or when there is no grace.
+    grace_until: Option<Duration>,
     /// Whether the last check passed; None before the first.
     pub last_ok: Option<bool>,
     /// The run is being taken down or restarted: results no longer count.
@@ -383,6 +386,8 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
             (m.reloading, m.stopping) = (false, false);
             m.health = Health {
                 next: settings.check_interval.map(|i| now.mono + i),
+                grace_until: Some(now.mono + settings.check_grace)
+                    .filter(|_| !settings.check_grace.is_zero()),
                 // A check killed with the last run may not be reaped yet.
                 ..Health {
                     pid: m.health.pid,
@@ -541,9 +546,10 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
     (m, out)
 }
 
-/// A check ended: passed (`ok`) or failed. Failures count once the
-/// service is ready (a service still starting is not unhealthy, it is not
-/// ready yet); `check-retries` of them in a row restart it.
+/// A check ended: passed (`ok`) or failed. Failures count once
+/// `check-grace` is over (or a check passed), whether or not the service
+/// ever became ready: one that hangs at start is as unhealthy as one that
+/// hangs later. `check-retries` of them in a row restart it.
 fn checked(m: &mut Machine, ok: bool, now: Now, out: &mut Vec<Action>) {
     let State::Up { pid } = m.state else {
         return;
@@ -556,14 +562,14 @@ fn checked(m: &mut Machine, ok: bool, now: Now, out: &mut Vec<Action>) {
         m.health.next = m.settings.check_interval.map(|i| now.mono + i);
     }
     if ok {
-        m.health.failures = 0;
+        (m.health.failures, m.health.grace_until) = (0, None);
         let others = m.settings.notification_fd.is_some() || m.settings.notify;
         if m.ready_at.is_zero() && !others {
             m.ready_at = now.wall;
         }
         return;
     }
-    if m.ready_at.is_zero() {
+    if m.health.grace_until.is_some_and(|g| now.mono < g) {
         return;
     }
     m.health.failures += 1;

@@ -591,32 +591,107 @@ fn a_check_that_outlives_its_interval_is_killed_and_fails() {
     assert_eq!(out, [Action::SpawnCheck]);
 }
 
+/// One check at `t`: ticked, spawned, ended with exit `code` at t + 10.
+fn one_check(m: Machine, t: u64, code: i32) -> (Machine, Vec<Action>) {
+    let (m, _) = go(m, &[Event::Tick, Event::CheckStarted { pid: CHECK }], t);
+    go(m, &[exited(CHECK, code)], t + 10)
+}
+
+fn unhealthy_restart(failures: u32) -> Vec<Action> {
+    vec![
+        Action::Restarting(Why::Unhealthy { failures }),
+        sig(RUN, SIGTERM),
+        sig(RUN, SIGCONT),
+    ]
+}
+
 #[test]
-fn failed_checks_in_a_row_restart_a_ready_service() {
+fn failed_checks_in_a_row_restart_the_service() {
     let mut m = up_with(Settings {
         check_retries: 2,
         ..checked_every_second()
     });
-    let mut t = 1000;
-    // Before the first success the service is starting, not unhealthy.
-    for ok in [1, 1, 0, 1] {
-        (m, _) = go(m, &[Event::Tick, Event::CheckStarted { pid: CHECK }], t);
-        let (next, out) = go(m, &[exited(CHECK, ok)], t + 10);
-        assert_eq!(out, []);
+    // A pass in between starts the count again.
+    for (t, code) in [(1000, 1), (2000, 0), (3000, 1)] {
+        let (next, out) = one_check(m, t, code);
+        assert_eq!(out, [], "at {t}");
         m = next;
-        t += 1000;
     }
-    (m, _) = go(m, &[Event::Tick, Event::CheckStarted { pid: CHECK }], t);
-    let (m, out) = go(m, &[exited(CHECK, 1)], t + 10);
-    assert_eq!(
-        out,
-        [
-            Action::Restarting(Why::Unhealthy { failures: 2 }),
-            sig(RUN, SIGTERM),
-            sig(RUN, SIGCONT)
-        ]
-    );
+    let (m, out) = one_check(m, 4000, 1);
+    assert_eq!(out, unhealthy_restart(2));
     assert!(m.status().ext.unwrap().has(flag::UNHEALTHY));
+}
+
+#[test]
+fn a_check_that_never_passes_restarts_the_service_after_the_grace() {
+    let mut m = up_with(Settings {
+        check_retries: 2,
+        check_grace: Duration::from_millis(2500),
+        ..checked_every_second()
+    });
+    // Within the grace failures do not count...
+    for t in [1000, 2000] {
+        let (next, out) = one_check(m, t, 1);
+        assert_eq!(out, [], "at {t}");
+        m = next;
+    }
+    // ...after it they do, although the service never became ready.
+    let (m, out) = one_check(m, 3000, 1);
+    assert_eq!(out, []);
+    assert!(!m.status().ext.unwrap().has(flag::READY));
+    let (_, out) = one_check(m, 4000, 1);
+    assert_eq!(out, unhealthy_restart(2));
+}
+
+#[test]
+fn without_a_grace_a_service_that_never_passes_restarts() {
+    let m = up_with(Settings {
+        check_retries: 2,
+        ..checked_every_second()
+    });
+    let (m, out) = one_check(m, 1000, 1);
+    assert_eq!(out, []);
+    let (_, out) = one_check(m, 2000, 1);
+    assert_eq!(out, unhealthy_restart(2));
+}
+
+#[test]
+fn a_passing_check_ends_the_grace_early() {
+    let m = up_with(Settings {
+        check_retries: 2,
+        check_grace: Duration::from_secs(60),
+        ..checked_every_second()
+    });
+    let (m, _) = one_check(m, 1000, 0);
+    assert!(m.status().ext.unwrap().has(flag::READY));
+    let (m, out) = one_check(m, 2000, 1);
+    assert_eq!(out, []);
+    let (_, out) = one_check(m, 3000, 1);
+    assert_eq!(out, unhealthy_restart(2));
+}
+
+#[test]
+fn the_grace_starts_again_with_each_start() {
+    let s = Settings {
+        check_retries: 1,
+        check_grace: Duration::from_millis(1500),
+        ..checked_every_second()
+    };
+    let m = up_with(s);
+    let (m, _) = one_check(m, 1000, 0);
+    let (m, _) = go(m, &[exited(RUN, 0), Event::FinishFailed], 20_000);
+    let (m, _) = go(
+        m,
+        &[Event::RunStarted {
+            pid: RUN,
+            settings: s,
+        }],
+        20_000,
+    );
+    let (m, out) = one_check(m, 21_000, 1);
+    assert_eq!(out, [], "in the new run's grace");
+    let (_, out) = one_check(m, 22_000, 1);
+    assert_eq!(out, unhealthy_restart(1));
 }
 
 #[test]
@@ -715,6 +790,8 @@ struct World {
     exited: bool,
     check: Option<i32>,
     settings: Settings,
+    /// When the current run was spawned (ms).
+    run_started: u64,
 }
 
 impl World {
@@ -741,6 +818,7 @@ impl World {
                         } else {
                             self.next_pid += 1;
                             self.run = Some(self.next_pid);
+                            self.run_started = self.now;
                             queue.push_back(Event::RunStarted {
                                 pid: self.next_pid,
                                 settings: self.settings,
@@ -772,6 +850,19 @@ impl World {
                     }
                     Action::SampleMemory { pid } => {
                         assert_eq!(self.run, Some(pid), "sampling what is not the run");
+                    }
+                    Action::Restarting(Why::Unhealthy { failures }) => {
+                        assert!(
+                            failures >= self.settings.check_retries,
+                            "restarted after {failures} failed checks: {m:?}"
+                        );
+                        // Failures within the grace never count: this many
+                        // checks take at least this long after the start.
+                        let grace = self.settings.check_grace.as_millis() as u64;
+                        assert!(
+                            self.now >= self.run_started + grace,
+                            "an unhealthy restart within check-grace: {m:?}"
+                        );
                     }
                     Action::Restarting(_) => {}
                     Action::Exit => {
@@ -835,15 +926,16 @@ proptest! {
     fn random_sequences_keep_the_invariants(
         normally_up: bool,
         with_orphan: bool,
-        extras in (any::<bool>(), any::<bool>(), any::<bool>()),
+        extras in (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
         hs in proptest::collection::vec(happening(), 0..60),
     ) {
         let orphan = with_orphan.then_some((ORPHAN, at(0).wall));
         let mut w = World {
             now: 0, next_pid: 1000, run: None, finish: None,
             orphan: orphan.map(|(p, _)| p), fail_next_spawn: false, exited: false,
-            check: None,
+            check: None, run_started: 0,
             settings: Settings {
+                check_grace: Duration::from_millis(if extras.3 { 2500 } else { 0 }),
                 notify: extras.0,
                 watchdog: extras.0.then_some(Duration::from_secs(3)),
                 has_check: extras.1,
