@@ -165,9 +165,18 @@ impl ServiceDir {
         s.timeout_finish = ms("timeout-finish", warn).unwrap_or(d.timeout_finish);
         s.has_check = fs::exists(&self.file("check"));
         s.check_interval = match s.has_check {
-            true => ms("check-interval", warn).filter(|t| !t.is_zero()),
+            true => ms("check-interval", warn),
             false => None,
         };
+        if s.check_interval.is_some_and(|t| t.is_zero()) {
+            // An interval of nothing would run checks back to back: say
+            // so, and let check decide readiness only, as without one.
+            warn(&Error::other(
+                format!("use {}", self.show("check-interval")),
+                "0 is no interval: check decides readiness only",
+            ));
+            s.check_interval = None;
+        }
         s.check_retries = self
             .parsed("check-retries", "a number above 0", parse_count, warn)
             .unwrap_or(d.check_retries);

@@ -429,3 +429,49 @@ fn a_service_whose_check_never_passes_is_restarted_after_the_grace() {
         r.adopt(p.parse().unwrap());
     }
 }
+
+#[test]
+fn a_runit_check_without_an_interval_decides_readiness() {
+    let s = Scratch::new("check-runit");
+    let web = s.join("web");
+    // A runit service directory: ./check for `sv check`, no interval.
+    script(
+        web.join("run"),
+        "sleep 0.3; echo > listening; exec sleep 1000",
+    );
+    script(web.join("check"), "echo $$ >> checks; test -e listening");
+    write(web.join("down"), "");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let w = web.to_str().unwrap();
+    let (code, _, err) = call("svc", &["-u", "-wU", "-T", "20000", w], &s.path);
+    assert_eq!(code, 0, "{err} {}", supervise_stderr(&web));
+    r.adopt(status_pid(&web));
+    let line = svstat(&web);
+    assert!(line.contains(", ready "), "{line}");
+    // Retried until it passed: the first run came before `listening`.
+    assert!(lines(&web.join("checks")).len() >= 2);
+    assert_eq!(supervise_stderr(&web), "");
+}
+
+#[test]
+fn a_check_interval_of_0_is_warned_about_and_treated_as_absent() {
+    let s = Scratch::new("check-zero");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    script(web.join("check"), "exit 0");
+    write(web.join("check-interval"), "0\n");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    wait_up(&mut r, &web, 0);
+    let w = web.to_str().unwrap();
+    let (code, _, err) = call("svc", &["-wU", "-T", "20000", w], &s.path);
+    assert_eq!(code, 0, "{err} {}", supervise_stderr(&web));
+    assert_eq!(
+        supervise_stderr(&web),
+        format!(
+            "supervise: warning: unable to use {w}/check-interval: \
+             0 is no interval: check decides readiness only\n"
+        )
+    );
+}

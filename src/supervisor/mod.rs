@@ -22,6 +22,21 @@ pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 /// SIGKILL after a restart supervise decided on (watchdog, health, memory)
 /// when `timeout-kill` is not set: the service is presumed hung.
 pub const FORCED_KILL: Duration = Duration::from_secs(5);
+/// Without a `check-interval`, a failed readiness check is tried again
+/// this long after it ended: the pace of runit's `sv check` (420 ms).
+pub const READINESS_PACE: Duration = Duration::from_millis(420);
+/// Without a `check-interval`, a check still running after this long is
+/// killed and fails: runit's `sv` gives up waiting after 7 seconds.
+pub const READINESS_CHECK_LIMIT: Duration = Duration::from_secs(7);
+
+/// How long a check may run before it is killed: one interval, or
+/// READINESS_CHECK_LIMIT when the check only decides readiness.
+fn check_limit(s: &Settings) -> Option<Duration> {
+    match s.check_interval {
+        Some(i) => Some(i),
+        None => s.has_check.then_some(READINESS_CHECK_LIMIT),
+    }
+}
 
 /// The two clocks at the moment of an event.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -262,7 +277,7 @@ impl Machine {
         };
         let h = &self.health;
         let check = match h.pid {
-            Some(_) if !h.killed => self.settings.check_interval.map(|i| h.started + i),
+            Some(_) if !h.killed => check_limit(&self.settings).map(|i| h.started + i),
             Some(_) => None,
             None => h.next,
         };
@@ -385,7 +400,12 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
                 (false, false, false, None, None);
             (m.reloading, m.stopping) = (false, false);
             m.health = Health {
-                next: settings.check_interval.map(|i| now.mono + i),
+                // Periodic checks start one interval in; a check that only
+                // decides readiness runs at once (runit's `sv check`).
+                next: match settings.check_interval {
+                    Some(i) => Some(now.mono + i),
+                    None => settings.has_check.then_some(now.mono),
+                },
                 grace_until: Some(now.mono + settings.check_grace)
                     .filter(|_| !settings.check_grace.is_zero()),
                 // A check killed with the last run may not be reaped yet.
@@ -558,15 +578,21 @@ fn checked(m: &mut Machine, ok: bool, now: Now, out: &mut Vec<Action>) {
         return;
     }
     m.health.last_ok = Some(ok);
+    let Some(interval) = m.settings.check_interval else {
+        // Without an interval the check only decides readiness: retried
+        // at a steady pace until it passes, then never run again for
+        // this run, and its failures restart nothing.
+        m.health.next = (!ok).then_some(now.mono + READINESS_PACE);
+        if ok {
+            became_healthy(m, now);
+        }
+        return;
+    };
     if m.health.next.is_none() {
-        m.health.next = m.settings.check_interval.map(|i| now.mono + i);
+        m.health.next = Some(now.mono + interval);
     }
     if ok {
-        (m.health.failures, m.health.grace_until) = (0, None);
-        let others = m.settings.notification_fd.is_some() || m.settings.notify;
-        if m.ready_at.is_zero() && !others {
-            m.ready_at = now.wall;
-        }
+        became_healthy(m, now);
         return;
     }
     if m.health.grace_until.is_some_and(|g| now.mono < g) {
@@ -578,6 +604,16 @@ fn checked(m: &mut Machine, ok: bool, now: Now, out: &mut Vec<Action>) {
         m.health.failures = 0;
         out.push(Action::Restarting(Why::Unhealthy { failures }));
         force_restart(m, pid, now, out);
+    }
+}
+
+/// A check passed: the failure count and the grace are over, and a
+/// service with no other readiness mechanism is ready.
+fn became_healthy(m: &mut Machine, now: Now) {
+    (m.health.failures, m.health.grace_until) = (0, None);
+    let others = m.settings.notification_fd.is_some() || m.settings.notify;
+    if m.ready_at.is_zero() && !others {
+        m.ready_at = now.wall;
     }
 }
 
@@ -715,7 +751,7 @@ fn up_timers(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
     }
     match m.health.pid {
         Some(check) => {
-            let limit = m.settings.check_interval.map(|i| m.health.started + i);
+            let limit = check_limit(&m.settings).map(|i| m.health.started + i);
             if !m.health.killed && due(limit) {
                 // Outlived its interval: killed, and counted as failed when
                 // it is reaped.

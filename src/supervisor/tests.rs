@@ -694,6 +694,55 @@ fn the_grace_starts_again_with_each_start() {
     assert_eq!(out, unhealthy_restart(1));
 }
 
+fn checked_for_readiness() -> Settings {
+    Settings {
+        has_check: true,
+        ..settings()
+    }
+}
+
+#[test]
+fn a_check_without_an_interval_runs_at_once_and_until_it_passes() {
+    let m = up_with(checked_for_readiness());
+    assert_eq!(m.deadline(), Some(Duration::ZERO), "at once after start");
+    let (mut m, out) = go(m, &[Event::Tick], 0);
+    assert_eq!(out, [Action::SpawnCheck]);
+    (m, _) = go(m, &[Event::CheckStarted { pid: CHECK }], 0);
+    let mut t = 0;
+    // Failures restart nothing: the check only decides readiness.
+    for _ in 0..10 {
+        let (next, out) = go(m, &[exited(CHECK, 1)], t + 10);
+        assert_eq!(out, []);
+        assert_eq!(next.deadline(), Some(Duration::from_millis(t + 10 + 420)));
+        t += 10 + 420;
+        let (next, out) = go(next, &[Event::Tick, Event::CheckStarted { pid: CHECK }], t);
+        assert_eq!(out, [Action::SpawnCheck]);
+        m = next;
+    }
+    assert!(!m.status().ext.unwrap().has(flag::READY));
+    let (m, out) = go(m, &[exited(CHECK, 0)], t + 10);
+    assert_eq!(out, []);
+    assert!(m.status().ext.unwrap().has(flag::READY));
+    assert_eq!(m.deadline(), None, "no periodic checks once it passed");
+}
+
+#[test]
+fn a_readiness_check_that_hangs_is_killed_after_the_limit() {
+    let m = up_with(checked_for_readiness());
+    let (m, _) = go(m, &[Event::Tick, Event::CheckStarted { pid: CHECK }], 0);
+    assert_eq!(m.deadline(), Some(READINESS_CHECK_LIMIT));
+    let (m, out) = go(m, &[Event::Tick], 7000);
+    assert_eq!(
+        out,
+        [Action::SignalGroup {
+            pgid: CHECK,
+            signal: SIGKILL
+        }]
+    );
+    let (m, _) = go(m, &[killed(CHECK, SIGKILL)], 7001);
+    assert_eq!(m.deadline(), Some(Duration::from_millis(7001 + 420)));
+}
+
 #[test]
 fn the_memory_guard_samples_each_second_and_restarts() {
     let m = up_with(Settings {
@@ -926,7 +975,7 @@ proptest! {
     fn random_sequences_keep_the_invariants(
         normally_up: bool,
         with_orphan: bool,
-        extras in (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        extras in (any::<bool>(), 0u8..3, any::<bool>(), any::<bool>()),
         hs in proptest::collection::vec(happening(), 0..60),
     ) {
         let orphan = with_orphan.then_some((ORPHAN, at(0).wall));
@@ -938,8 +987,9 @@ proptest! {
                 check_grace: Duration::from_millis(if extras.3 { 2500 } else { 0 }),
                 notify: extras.0,
                 watchdog: extras.0.then_some(Duration::from_secs(3)),
-                has_check: extras.1,
-                check_interval: extras.1.then_some(Duration::from_secs(1)),
+                // 0: no check; 1: periodic; 2: readiness only.
+                has_check: extras.1 > 0,
+                check_interval: (extras.1 == 1).then_some(Duration::from_secs(1)),
                 memory_limit: extras.2.then_some(2 << 20),
                 ..settings()
             },
@@ -956,6 +1006,13 @@ proptest! {
             prop_assert!(s.want != Want::Neither);
             if m.state == State::Down && m.want == Want::Up && !m.permanent && !m.exit_when_down {
                 prop_assert!(m.deadline().is_some(), "wanted up, down, and nothing will start it: {:?}", m);
+            }
+            // A check that decides readiness is never left waiting (a
+            // service that said RELOADING=1 or STOPPING=1 speaks for itself).
+            let unready = m.ready_at.is_zero() && !m.health.ending && m.health.pid.is_none()
+                && !m.reloading && !m.stopping;
+            if matches!(m.state, State::Up { .. }) && m.settings.has_check && unready {
+                prop_assert!(m.deadline().is_some(), "up, unready, no check running and none due: {:?}", m);
             }
         }
     }
