@@ -150,7 +150,20 @@ impl ServiceDir {
         if let Some((min, max)) =
             self.parsed("backoff", "MIN MAX in milliseconds", parse_backoff, warn)
         {
-            (s.backoff_min, s.backoff_max) = (min, max);
+            if min < BACKOFF_FLOOR {
+                // `0 0` was an unthrottled crash loop: over a thousand
+                // starts a second, and supervise's CPU with them.
+                let floor = BACKOFF_FLOOR.as_millis();
+                warn(&Error::other(
+                    format!("use {} as given", self.show("backoff")),
+                    format!(
+                        "MIN {} ms is below the floor of {floor} ms: using {floor}",
+                        min.as_millis()
+                    ),
+                ));
+            }
+            s.backoff_min = min.max(BACKOFF_FLOOR);
+            s.backoff_max = max.max(s.backoff_min);
         }
         let sig = self.parsed(
             "down-signal",
@@ -187,6 +200,10 @@ impl ServiceDir {
         s.memory_limit = self.parsed("memory-limit", "bytes, with k, M or G", parse_bytes, warn);
     }
 }
+
+/// The shortest `backoff` MIN: a crash loop starts `run` at most ten
+/// times a second (man/supervise.8).
+pub const BACKOFF_FLOOR: Duration = Duration::from_millis(100);
 
 /// What supervise takes from the service directory at each start.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

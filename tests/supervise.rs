@@ -581,3 +581,34 @@ fn stderr_of_supervise_is_left_to_the_service() {
         (fs::read_to_string(s.join("err")).ok()? == "to-stderr\n").then_some(())
     });
 }
+
+#[test]
+fn a_backoff_below_the_floor_is_warned_about_and_raised() {
+    let s = Scratch::new("sup-backoff-floor");
+    let web = s.join("web");
+    script(web.join("run"), "echo >> starts; exit 1");
+    fs::write(web.join("backoff"), "0 0\n").unwrap();
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    wait_for("the first start", || {
+        (!lines(&web.join("starts")).is_empty()).then_some(())
+    });
+    let first = std::time::Instant::now();
+    // Counted over about a second: at most ten starts a second, where
+    // `0 0` used to give over a thousand.
+    wait_for("a second to pass", || {
+        (first.elapsed() >= std::time::Duration::from_secs(1)).then_some(())
+    });
+    let n = lines(&web.join("starts")).len();
+    let elapsed = first.elapsed().as_millis() as usize;
+    assert!(n <= 2 + elapsed / 100, "{n} starts in {elapsed} ms");
+    let err = supervise_stderr(&web);
+    let w = web.to_str().unwrap();
+    assert!(
+        err.starts_with(&format!(
+            "supervise: warning: unable to use {w}/backoff as given: \
+             MIN 0 ms is below the floor of 100 ms: using 100\n"
+        )),
+        "{err}"
+    );
+}
