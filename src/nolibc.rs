@@ -31,7 +31,7 @@ use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::arch::{asm, global_asm};
 use core::ffi::CStr;
-use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
+use core::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
 use core::ptr;
 use svkit::sys::process::Spawn;
 use svkit::sys::{Path, fork};
@@ -251,6 +251,13 @@ pub extern "C" fn getpid() -> libc::pid_t {
 #[unsafe(no_mangle)]
 pub extern "C" fn kill(pid: libc::pid_t, sig: c_int) -> c_int {
     unsafe { sc(libc::SYS_kill, a!(pid, sig)) as c_int }
+}
+/// glibc's variadic prctl(2); its integer arguments arrive in the same
+/// registers as a five-argument function's. (supervise: the child
+/// subreaper a pid file needs.)
+#[unsafe(no_mangle)]
+pub extern "C" fn prctl(option: c_int, a: c_ulong, b: c_ulong, c: c_ulong, d: c_ulong) -> c_int {
+    unsafe { sc(libc::SYS_prctl, a!(option, a, b, c, d)) as c_int }
 }
 #[unsafe(no_mangle)]
 pub extern "C" fn setsid() -> libc::pid_t {

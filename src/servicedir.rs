@@ -132,6 +132,7 @@ impl ServiceDir {
             false => None,
         };
         Settings {
+            pidfile: self.pidfile(warn).is_some(),
             notification_fd: self.parsed(
                 "notification-fd",
                 "a file descriptor above 2",
@@ -198,6 +199,49 @@ impl ServiceDir {
             false => d.check_grace,
         };
         s.memory_limit = self.parsed("memory-limit", "bytes, with k, M or G", parse_bytes, warn);
+        if s.pidfile {
+            s.pidfile_timeout = ms("pidfile-timeout", warn).unwrap_or(d.pidfile_timeout);
+        }
+        s.has_stop = self.helper("stop", "the down signal", warn);
+        s.has_reload = self.helper("reload", "SIGHUP", warn);
+    }
+
+    /// The name of the pid file `pidfile` holds (relative names are in the
+    /// service directory); None without one. An empty `pidfile` is
+    /// reported and counts as absent: `run` is then the service itself.
+    pub fn pidfile(&self, warn: &mut dyn FnMut(&Error)) -> Option<String> {
+        let name = self.setting("pidfile", warn)?;
+        if name.is_empty() || name.contains('\0') {
+            warn(&Error::other(
+                format!("use {}", self.show("pidfile")),
+                "a file name expected: run is supervised as the service",
+            ));
+            return None;
+        }
+        Some(name)
+    }
+
+    /// Whether the optional program `name` (stop, reload) is there to be
+    /// run; one that is not executable is reported, and `fallback` used.
+    fn helper(&self, name: &str, fallback: &str, warn: &mut dyn FnMut(&Error)) -> bool {
+        match fs::stat(&self.file(name)) {
+            Err(Errno::ENOENT) => false,
+            Ok(meta) if meta.is_file() && meta.mode & 0o111 != 0 => true,
+            Ok(_) => {
+                warn(&Error::other(
+                    format!("use {}", self.show(name)),
+                    format!("not an executable file: using {fallback}"),
+                ));
+                false
+            }
+            Err(e) => {
+                let e = Err::<(), _>(e)
+                    .doing(|| format!("use {}", self.show(name)))
+                    .unwrap_err();
+                warn(&e);
+                false
+            }
+        }
     }
 }
 
@@ -235,6 +279,15 @@ pub struct Settings {
     pub check_grace: Duration,
     /// Restart when the service's resident memory exceeds this (bytes).
     pub memory_limit: Option<u64>,
+    /// `run` forks the daemon away and exits: follow the process its pid
+    /// file names (the file's name is read from `pidfile` when needed).
+    pub pidfile: bool,
+    /// How long after `run` exits the pid file may take to name it.
+    pub pidfile_timeout: Duration,
+    /// There is an executable `stop`.
+    pub has_stop: bool,
+    /// There is an executable `reload`.
+    pub has_reload: bool,
 }
 
 impl Settings {
@@ -261,6 +314,10 @@ impl Default for Settings {
             check_retries: 3,
             check_grace: Duration::ZERO,
             memory_limit: None,
+            pidfile: false,
+            pidfile_timeout: Duration::from_millis(10_000),
+            has_stop: false,
+            has_reload: false,
         }
     }
 }

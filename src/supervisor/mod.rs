@@ -5,6 +5,7 @@
 
 pub mod memory;
 pub mod orphan;
+pub mod pidfile;
 pub mod run;
 
 use crate::control::Command;
@@ -28,6 +29,9 @@ pub const READINESS_PACE: Duration = Duration::from_millis(420);
 /// Without a `check-interval`, a check still running after this long is
 /// killed and fails: runit's `sv` gives up waiting after 7 seconds.
 pub const READINESS_CHECK_LIMIT: Duration = Duration::from_secs(7);
+/// While a `run` that forked away is gone and its pid file not yet there,
+/// supervise reads the pid file this often.
+pub const PIDFILE_PACE: Duration = Duration::from_millis(50);
 
 /// How long a check may run before it is killed: one interval, or
 /// READINESS_CHECK_LIMIT when the check only decides readiness.
@@ -70,6 +74,31 @@ pub enum State {
     /// A `run` left behind by a supervise that was killed still runs; it is
     /// not our child, so we watch it (pidfd) instead of reaping it.
     Orphan { pid: i32 },
+    /// With `pidfile`: `./run` runs and is expected to fork the daemon
+    /// away and exit 0.
+    Launching { pid: i32 },
+    /// With `pidfile`: `./run` exited 0; the pid file is read until it
+    /// names the daemon or `pidfile-timeout` passes. `launcher` was run's
+    /// pid, the id of the process group it led.
+    Seeking { launcher: i32 },
+}
+
+/// A program supervise runs on the service's behalf.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Helper {
+    /// `./stop PID`: how `svc -d` asks the service to stop.
+    Stop,
+    /// `./reload PID`: what `svc -h` runs instead of sending SIGHUP.
+    Reload,
+}
+
+/// A running helper: its pid (0 while being spawned) and when it is
+/// killed if still running.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Running {
+    pub pid: i32,
+    /// None once SIGKILL was sent.
+    kill_at: Option<Duration>,
 }
 
 /// What happened.
@@ -103,6 +132,14 @@ pub enum Event {
     CheckFailed,
     /// The service's resident memory, in bytes.
     Memory { rss: u64 },
+    /// The pid file names a live descendant of supervise: the daemon.
+    PidFound { pid: i32 },
+    /// The pid file is absent, or does not (yet) name a live descendant.
+    PidNotYet,
+    /// A helper was spawned.
+    HelperStarted { helper: Helper, pid: i32 },
+    /// A helper could not be spawned (already reported).
+    HelperFailed { helper: Helper },
 }
 
 /// sd_notify messages besides READY=1.
@@ -144,6 +181,16 @@ pub enum Action {
     SampleMemory { pid: i32 },
     /// Say on stderr why the service is being restarted.
     Restarting(Why),
+    /// Read the pid file and check what it names; answer `PidFound` (and
+    /// watch that process) or `PidNotYet`.
+    ReadPidFile,
+    /// Say on stderr that the pid file never named the daemon, and why.
+    GiveUpPidFile,
+    /// Spawn `./stop PID` or `./reload PID`; answer `HelperStarted` or
+    /// `HelperFailed`.
+    SpawnHelper { helper: Helper, pid: i32 },
+    /// Say on stderr that a helper failed, with its wait status.
+    HelperEnded { helper: Helper, status: i32 },
 }
 
 /// The health checks of the current run.
@@ -221,6 +268,17 @@ pub struct Machine {
     pub reloading: bool,
     /// STOPPING=1.
     pub stopping: bool,
+    /// Seeking: read the pid file again at this time (monotonic).
+    seek_next: Option<Duration>,
+    /// Seeking: give up at this time (monotonic).
+    seek_until: Option<Duration>,
+    /// `./stop` is running.
+    pub stop: Option<Running>,
+    /// `./reload` is running.
+    pub reload: Option<Running>,
+    /// `./stop` was run: the down signal follows at this time unless the
+    /// service is gone.
+    stop_fallback: Option<Duration>,
 }
 
 impl Machine {
@@ -258,6 +316,11 @@ impl Machine {
             memory_restarts: 0,
             reloading: false,
             stopping: false,
+            seek_next: None,
+            seek_until: None,
+            stop: None,
+            reload: None,
+            stop_fallback: None,
         }
     }
 
@@ -281,6 +344,10 @@ impl Machine {
             Some(_) => None,
             None => h.next,
         };
+        let seek = match self.state {
+            State::Seeking { .. } => self.seek_next,
+            _ => None,
+        };
         [
             start,
             self.kill_at,
@@ -288,6 +355,10 @@ impl Machine {
             check,
             self.watchdog_at,
             self.sample_at,
+            seek,
+            self.stop_fallback,
+            self.stop.and_then(|h| h.kill_at),
+            self.reload.and_then(|h| h.kill_at),
         ]
         .into_iter()
         .flatten()
@@ -299,7 +370,11 @@ impl Machine {
         let (pid, state) = match self.state {
             State::Up { pid } | State::Orphan { pid } => (pid as u32, RunState::Run),
             State::FinishStarting | State::Finishing { .. } => (0, RunState::Finish),
-            State::Down | State::Starting => (0, RunState::Down),
+            // Until the pid file names the daemon, nothing runs that `svc`
+            // may signal as the service: it is still starting.
+            State::Down | State::Starting | State::Launching { .. } | State::Seeking { .. } => {
+                (0, RunState::Down)
+            }
         };
         let up = state == RunState::Run;
         let mut flags = 0;
@@ -379,6 +454,17 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
             let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
             checked(&mut m, ok, now, &mut out);
         }
+        // So are stop and reload; their failure is reported, not fatal.
+        (_, Exited { pid, status }) if helper_of(&m, pid).is_some() => {
+            let helper = helper_of(&m, pid).unwrap_or(Helper::Stop);
+            match helper {
+                Helper::Stop => m.stop = None,
+                Helper::Reload => m.reload = None,
+            }
+            if status != 0 {
+                out.push(Action::HelperEnded { helper, status });
+            }
+        }
         (_, Tick) => tick(&mut m, now, &mut out),
         (_, Control(cmd)) => control(&mut m, cmd, now, &mut out),
         (_, Terminate) => {
@@ -387,38 +473,24 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
         }
 
         (Starting, RunStarted { pid, settings }) => {
-            m.state = Up { pid };
             m.settings = settings;
             m.started = now.mono;
-            m.changed = now.wall;
-            // No readiness mechanism: ready as soon as it runs.
-            m.ready_at = match settings.has_readiness() {
-                true => Tai64n::ZERO,
-                false => now.wall,
-            };
             (m.asked, m.term_sent, m.paused, m.next_start, m.kill_at) =
                 (false, false, false, None, None);
             (m.reloading, m.stopping) = (false, false);
             m.health = Health {
-                // Periodic checks start one interval in; a check that only
-                // decides readiness runs at once (runit's `sv check`).
-                next: match settings.check_interval {
-                    Some(i) => Some(now.mono + i),
-                    None => settings.has_check.then_some(now.mono),
-                },
-                grace_until: Some(now.mono + settings.check_grace)
-                    .filter(|_| !settings.check_grace.is_zero()),
                 // A check killed with the last run may not be reaped yet.
-                ..Health {
-                    pid: m.health.pid,
-                    ..Health::default()
-                }
+                pid: m.health.pid,
+                ..Health::default()
             };
-            m.watchdog_at = settings
-                .watchdog
-                .filter(|_| settings.notify)
-                .map(|t| now.mono + t);
-            m.sample_at = settings.memory_limit.map(|_| now.mono + SAMPLE_EVERY);
+            if settings.pidfile {
+                // The service is the daemon run forks away; run itself
+                // is only how it gets started.
+                m.state = Launching { pid };
+            } else {
+                m.changed = now.wall;
+                enter_up(&mut m, pid, now);
+            }
             if m.want == Want::Down && !m.once {
                 // `d` arrived while it was being spawned.
                 take_down(&mut m, pid, now, &mut out);
@@ -431,54 +503,29 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
         }
         // Only Starting asks for a spawn of run, so only it hears back.
         (
-            Down | Up { .. } | FinishStarting | Finishing { .. } | Orphan { .. },
+            Down
+            | Up { .. }
+            | FinishStarting
+            | Finishing { .. }
+            | Orphan { .. }
+            | Launching { .. }
+            | Seeking { .. },
             RunStarted { .. } | RunFailed,
         ) => {}
 
         (Up { pid: run }, Exited { pid, status }) if pid == run => {
-            m.lifetime = now.mono.saturating_sub(m.started);
-            m.last_wait = status;
-            if !m.asked {
-                m.deaths = m.deaths.saturating_add(1);
+            run_ended(&mut m, run, status, now, &mut out)
+        }
+        (Launching { pid: run }, Exited { pid, status }) if pid == run => {
+            if status == 0 {
+                (m.state, m.kill_at) = (Seeking { launcher: run }, None);
+                m.seek_until = Some(now.mono + m.settings.pidfile_timeout);
+                m.seek_next = None;
+                out.push(Action::ReadPidFile);
+            } else {
+                // A launcher that failed started nothing to follow.
+                run_ended(&mut m, run, status, now, &mut out);
             }
-            (m.paused, m.term_sent, m.kill_at, m.ready_at) = (false, false, None, Tai64n::ZERO);
-            (m.reloading, m.stopping, m.watchdog_at, m.sample_at) = (false, false, None, None);
-            m.health.next = None;
-            m.health.last_ok = None;
-            if let Some(check) = m.health.pid
-                && !m.health.killed
-            {
-                // A check of a service that is gone checks nothing.
-                out.push(Action::SignalGroup {
-                    pgid: check,
-                    signal: libc::SIGKILL,
-                });
-                m.health.killed = true;
-            }
-            m.changed = now.wall;
-            if m.want == Want::Down && !m.once {
-                // Taken down: what the service left in its process group
-                // goes too, so `svc -d` leaves no orphans behind.
-                let sig = m.settings.down_signal;
-                out.push(Action::SignalGroup {
-                    pgid: run,
-                    signal: sig,
-                });
-                out.push(Action::SignalGroup {
-                    pgid: run,
-                    signal: libc::SIGCONT,
-                });
-                if !m.settings.timeout_kill.is_zero() {
-                    m.group_kill = Some((run, now.mono + m.settings.timeout_kill));
-                }
-            }
-            let (code, signal) = match (libc::WIFEXITED(status), libc::WIFSIGNALED(status)) {
-                (true, _) => (libc::WEXITSTATUS(status), 0),
-                (_, true) => (256, libc::WTERMSIG(status)),
-                _ => (256, 0),
-            };
-            m.state = FinishStarting;
-            out.push(Action::SpawnFinish { code, signal });
         }
         (Finishing { pid: finish }, Exited { pid, status }) if pid == finish => {
             m.kill_at = None;
@@ -492,7 +539,14 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
         }
         // Someone else's child (or one already handled): nothing to do.
         (
-            Down | Starting | Up { .. } | FinishStarting | Finishing { .. } | Orphan { .. },
+            Down
+            | Starting
+            | Up { .. }
+            | FinishStarting
+            | Finishing { .. }
+            | Orphan { .. }
+            | Launching { .. }
+            | Seeking { .. },
             Exited { .. },
         ) => {}
 
@@ -507,7 +561,13 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
         }
         // Only FinishStarting asks for a spawn of finish.
         (
-            Down | Starting | Up { .. } | Finishing { .. } | Orphan { .. },
+            Down
+            | Starting
+            | Up { .. }
+            | Finishing { .. }
+            | Orphan { .. }
+            | Launching { .. }
+            | Seeking { .. },
             FinishStarted { .. } | FinishFailed,
         ) => {}
 
@@ -516,7 +576,16 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
             m.changed = now.wall;
             after_down(&mut m, now.mono, now, &mut out);
         }
-        (Down | Starting | Up { .. } | FinishStarting | Finishing { .. }, OrphanGone) => {}
+        (
+            Down
+            | Starting
+            | Up { .. }
+            | FinishStarting
+            | Finishing { .. }
+            | Launching { .. }
+            | Seeking { .. },
+            OrphanGone,
+        ) => {}
 
         (Up { .. }, Ready) => {
             if m.ready_at.is_zero() {
@@ -534,8 +603,16 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
             }
         }
         // Only a running service speaks; a late message changes nothing.
+        // (A daemon that says READY=1 before its pid file is read is not
+        // yet the service: it says so again, or a check tells.)
         (
-            Down | Starting | FinishStarting | Finishing { .. } | Orphan { .. },
+            Down
+            | Starting
+            | FinishStarting
+            | Finishing { .. }
+            | Orphan { .. }
+            | Launching { .. }
+            | Seeking { .. },
             Ready | Notified(_),
         ) => {}
 
@@ -561,9 +638,184 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
                 force_restart(&mut m, pid, now, &mut out);
             }
         }
-        (Down | Starting | FinishStarting | Finishing { .. } | Orphan { .. }, Memory { .. }) => {}
+        (
+            Down
+            | Starting
+            | FinishStarting
+            | Finishing { .. }
+            | Orphan { .. }
+            | Launching { .. }
+            | Seeking { .. },
+            Memory { .. },
+        ) => {}
+
+        (Seeking { .. }, PidFound { pid }) => {
+            (m.seek_next, m.seek_until) = (None, None);
+            m.changed = now.wall;
+            enter_up(&mut m, pid, now);
+            if m.want == Want::Down && !m.once {
+                // Taken down while it was starting: now it can be.
+                take_down(&mut m, pid, now, &mut out);
+            }
+        }
+        (Seeking { launcher }, PidNotYet) => {
+            if m.seek_until.is_some_and(|at| at <= now.mono) {
+                // A failed start: whatever the launcher left in its
+                // process group goes, and the back-off applies.
+                out.push(Action::GiveUpPidFile);
+                for signal in [m.settings.down_signal, libc::SIGCONT] {
+                    out.push(Action::SignalGroup {
+                        pgid: launcher,
+                        signal,
+                    });
+                }
+                (m.state, m.seek_next, m.seek_until) = (Down, None, None);
+                m.streak += 1;
+                after_down(&mut m, now.mono, now, &mut out);
+            } else {
+                m.seek_next = Some(now.mono + PIDFILE_PACE);
+            }
+        }
+        // Only Seeking asks for the pid file.
+        (
+            Down
+            | Starting
+            | Up { .. }
+            | FinishStarting
+            | Finishing { .. }
+            | Orphan { .. }
+            | Launching { .. },
+            PidFound { .. } | PidNotYet,
+        ) => {}
+
+        (_, HelperStarted { helper, pid }) => match helper {
+            Helper::Stop => m.stop = m.stop.map(|h| Running { pid, ..h }),
+            Helper::Reload => m.reload = m.reload.map(|h| Running { pid, ..h }),
+        },
+        (_, HelperFailed { helper }) => {
+            match helper {
+                Helper::Stop => m.stop = None,
+                Helper::Reload => m.reload = None,
+            }
+            // The documented fallback: the down signal, or SIGHUP.
+            if let Up { pid } = m.state {
+                match helper {
+                    Helper::Stop if m.stop_fallback.is_some() => {
+                        stop_fallback(&mut m, pid, now, &mut out)
+                    }
+                    Helper::Stop => {}
+                    Helper::Reload => out.push(Action::Signal {
+                        pid,
+                        signal: libc::SIGHUP,
+                    }),
+                }
+            }
+        }
     }
     (m, out)
+}
+
+/// Which helper `pid` is, if it is one.
+fn helper_of(m: &Machine, pid: i32) -> Option<Helper> {
+    match (m.stop, m.reload) {
+        (Some(h), _) if h.pid == pid && pid != 0 => Some(Helper::Stop),
+        (_, Some(h)) if h.pid == pid && pid != 0 => Some(Helper::Reload),
+        _ => None,
+    }
+}
+
+/// How long `./stop` has before the down signal follows (and the down
+/// signal before SIGKILL), and how long a helper may run.
+fn helper_limit(s: &Settings) -> Duration {
+    match s.timeout_kill.is_zero() {
+        true => FORCED_KILL,
+        false => s.timeout_kill,
+    }
+}
+
+/// `pid` is the service now: what watches a running service starts.
+fn enter_up(m: &mut Machine, pid: i32, now: Now) {
+    let settings = m.settings;
+    m.state = State::Up { pid };
+    // No readiness mechanism: ready as soon as it runs.
+    m.ready_at = match settings.has_readiness() {
+        true => Tai64n::ZERO,
+        false => now.wall,
+    };
+    m.health = Health {
+        // Periodic checks start one interval in; a check that only
+        // decides readiness runs at once (runit's `sv check`).
+        next: match settings.check_interval {
+            Some(i) => Some(now.mono + i),
+            None => settings.has_check.then_some(now.mono),
+        },
+        grace_until: Some(now.mono + settings.check_grace)
+            .filter(|_| !settings.check_grace.is_zero()),
+        ..m.health
+    };
+    m.watchdog_at = settings
+        .watchdog
+        .filter(|_| settings.notify)
+        .map(|t| now.mono + t);
+    m.sample_at = settings.memory_limit.map(|_| now.mono + SAMPLE_EVERY);
+}
+
+/// The service (`run`, or the daemon it forked away) has died.
+fn run_ended(m: &mut Machine, run: i32, status: i32, now: Now, out: &mut Vec<Action>) {
+    m.lifetime = now.mono.saturating_sub(m.started);
+    m.last_wait = status;
+    if !m.asked {
+        m.deaths = m.deaths.saturating_add(1);
+    }
+    (m.paused, m.term_sent, m.kill_at, m.ready_at) = (false, false, None, Tai64n::ZERO);
+    (m.reloading, m.stopping, m.watchdog_at, m.sample_at) = (false, false, None, None);
+    m.stop_fallback = None;
+    m.health.next = None;
+    m.health.last_ok = None;
+    if let Some(check) = m.health.pid
+        && !m.health.killed
+    {
+        // A check of a service that is gone checks nothing.
+        out.push(Action::SignalGroup {
+            pgid: check,
+            signal: libc::SIGKILL,
+        });
+        m.health.killed = true;
+    }
+    m.changed = now.wall;
+    if m.want == Want::Down && !m.once {
+        // Taken down: what the service left in its process group
+        // goes too, so `svc -d` leaves no orphans behind.
+        let sig = m.settings.down_signal;
+        out.push(Action::SignalGroup {
+            pgid: run,
+            signal: sig,
+        });
+        out.push(Action::SignalGroup {
+            pgid: run,
+            signal: libc::SIGCONT,
+        });
+        if !m.settings.timeout_kill.is_zero() {
+            m.group_kill = Some((run, now.mono + m.settings.timeout_kill));
+        }
+    }
+    let (code, signal) = match (libc::WIFEXITED(status), libc::WIFSIGNALED(status)) {
+        (true, _) => (libc::WEXITSTATUS(status), 0),
+        (_, true) => (256, libc::WTERMSIG(status)),
+        _ => (256, 0),
+    };
+    m.state = State::FinishStarting;
+    out.push(Action::SpawnFinish { code, signal });
+}
+
+/// `./stop` did not stop the service in time (or could not run): the
+/// down signal, and SIGKILL after the same time again.
+fn stop_fallback(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
+    m.stop_fallback = None;
+    signal_down(m, pid, out);
+    m.term_sent = m.want == Want::Down;
+    let t = helper_limit(&m.settings);
+    m.kill_at = Some(m.kill_at.map_or(now.mono + t, |k| k.min(now.mono + t)));
 }
 
 /// A check ended: passed (`ok`) or failed. Failures count once
@@ -655,6 +907,24 @@ fn start(m: &mut Machine, out: &mut Vec<Action>) {
 /// Sends the down signal (and CONT: a stopped process never sees it
 /// otherwise) to the run, arming the SIGKILL timeout.
 fn take_down(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
+    if matches!(m.state, State::Up { .. }) && m.settings.has_stop {
+        // The service's own way to stop; the signals follow if it is
+        // not down in time.
+        (m.asked, m.health.ending) = (true, true);
+        if m.stop.is_none() && m.stop_fallback.is_none() {
+            let at = now.mono + helper_limit(&m.settings);
+            m.stop = Some(Running {
+                pid: 0,
+                kill_at: Some(at),
+            });
+            m.stop_fallback = Some(at);
+            out.push(Action::SpawnHelper {
+                helper: Helper::Stop,
+                pid,
+            });
+        }
+        return;
+    }
     signal_down(m, pid, out);
     m.asked = true;
     m.term_sent = m.want == Want::Down;
@@ -707,6 +977,19 @@ fn tick(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
         });
         m.group_kill = None;
     }
+    // A helper that outlives its time is killed, whatever the service.
+    for helper in [&mut m.stop, &mut m.reload] {
+        if let Some(h) = helper
+            && h.pid != 0
+            && h.kill_at.is_some_and(|at| at <= now.mono)
+        {
+            out.push(Action::SignalGroup {
+                pgid: h.pid,
+                signal: libc::SIGKILL,
+            });
+            h.kill_at = None;
+        }
+    }
     match m.state {
         State::Down => {
             if m.exit_when_down {
@@ -719,6 +1002,9 @@ fn tick(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
             }
         }
         State::Up { pid } => {
+            if m.stop_fallback.is_some_and(|at| at <= now.mono) {
+                stop_fallback(m, pid, now, out);
+            }
             up_timers(m, pid, now, out);
             if m.kill_at.is_some_and(|at| at <= now.mono) {
                 out.push(Action::Signal {
@@ -728,7 +1014,13 @@ fn tick(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
                 m.kill_at = None;
             }
         }
-        State::Finishing { pid } | State::Orphan { pid } => {
+        State::Seeking { .. } => {
+            if m.seek_next.is_some_and(|at| at <= now.mono) {
+                m.seek_next = None;
+                out.push(Action::ReadPidFile);
+            }
+        }
+        State::Finishing { pid } | State::Orphan { pid } | State::Launching { pid } => {
             if m.kill_at.is_some_and(|at| at <= now.mono) {
                 out.push(Action::Signal {
                     pid,
@@ -781,37 +1073,64 @@ fn control(m: &mut Machine, cmd: Command, now: Now, out: &mut Vec<Action>) {
             (m.want, m.once, m.permanent, m.deaths, m.streak) = (Want::Up, false, false, 0, 0);
             match m.state {
                 Down => start(m, out),
-                Up { pid } if cmd == Command::Restart => take_down(m, pid, now, out),
-                Orphan { pid } if cmd == Command::Restart => take_down(m, pid, now, out),
+                Up { pid } | Orphan { pid } | Launching { pid } if cmd == Command::Restart => {
+                    take_down(m, pid, now, out)
+                }
                 // Restart at once when the current run or finish is over.
                 FinishStarting | Finishing { .. } => m.asked = true,
-                Starting | Up { .. } | Orphan { .. } => {}
+                Starting | Up { .. } | Orphan { .. } | Launching { .. } | Seeking { .. } => {}
             }
         }
         Command::Down => {
             (m.want, m.once, m.next_start) = (Want::Down, false, None);
             match m.state {
-                Up { pid } | Orphan { pid } => take_down(m, pid, now, out),
-                // Starting: the signal goes out when RunStarted arrives.
-                Down | Starting | FinishStarting | Finishing { .. } => {}
+                Up { pid } | Orphan { pid } | Launching { pid } => take_down(m, pid, now, out),
+                // Starting: the signal goes out when RunStarted arrives;
+                // Seeking: when the pid file names the daemon.
+                Down | Starting | FinishStarting | Finishing { .. } | Seeking { .. } => {}
             }
         }
         Command::Once => {
             (m.want, m.once, m.next_start) = (Want::Down, true, None);
             match m.state {
                 Down => start(m, out),
-                Starting | Up { .. } | FinishStarting | Finishing { .. } | Orphan { .. } => {}
+                Starting
+                | Up { .. }
+                | FinishStarting
+                | Finishing { .. }
+                | Orphan { .. }
+                | Launching { .. }
+                | Seeking { .. } => {}
             }
         }
         Command::Exit => {
             m.exit_when_down = true;
             match m.state {
                 Down => out.push(Action::Exit),
-                Starting | Up { .. } | FinishStarting | Finishing { .. } | Orphan { .. } => {}
+                Starting
+                | Up { .. }
+                | FinishStarting
+                | Finishing { .. }
+                | Orphan { .. }
+                | Launching { .. }
+                | Seeking { .. } => {}
             }
         }
         Command::Signal(signal) => match m.state {
-            Up { pid } | Orphan { pid } => {
+            Up { pid } if signal == libc::SIGHUP && m.settings.has_reload => {
+                // Never two reloads at once: one running is still at it.
+                if m.reload.is_none() {
+                    m.reload = Some(Running {
+                        pid: 0,
+                        kill_at: Some(now.mono + helper_limit(&m.settings)),
+                    });
+                    out.push(Action::SpawnHelper {
+                        helper: Helper::Reload,
+                        pid,
+                    });
+                }
+            }
+            Up { pid } | Orphan { pid } | Launching { pid } => {
                 out.push(Action::Signal { pid, signal });
                 match signal {
                     libc::SIGSTOP => m.paused = true,
@@ -823,8 +1142,9 @@ fn control(m: &mut Machine, cmd: Command, now: Now, out: &mut Vec<Action>) {
                     m.term_sent |= signal == libc::SIGTERM && m.want == Want::Down;
                 }
             }
-            // Signals are for the service; finish and nothing get none.
-            Down | Starting | FinishStarting | Finishing { .. } => {}
+            // Signals are for the service; finish and nothing get none,
+            // nor a pid file's process before it was checked.
+            Down | Starting | FinishStarting | Finishing { .. } | Seeking { .. } => {}
         },
     }
 }

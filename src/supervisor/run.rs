@@ -3,7 +3,8 @@
 //! carries out its `Action`s. Before the loop any failure is fatal; inside
 //! it nothing is: a failed action is reported and the machine retries.
 
-use super::{Action, Event, Machine, Notice, Now, Why, memory, orphan, step};
+use super::pidfile::{self, Refusal};
+use super::{Action, Event, Helper, Machine, Notice, Now, Why, memory, orphan, step};
 use crate::control::Command;
 use crate::die;
 use crate::error::{Doing, Error};
@@ -46,6 +47,13 @@ struct Io {
     notify: Option<Fd>,
     /// `NOTIFY_SOCKET=/abs/S/supervise/notify`, for run's environment.
     notify_env: CString,
+    /// The daemon a pid file named, with a pidfd readable when it ends
+    /// (it may not be our child while a parent of its own lives).
+    followed: Option<(i32, Fd)>,
+    /// Why the pid file did not name the daemon at the last read.
+    refusal: Option<Refusal>,
+    /// Marked a child subreaper (done once, for the first pid file).
+    subreaper: bool,
 }
 
 /// Supervises the service directory `shown` until told to exit. Returns
@@ -139,6 +147,9 @@ impl Io {
             ready_pipe: None,
             notify: None,
             notify_env,
+            followed: None,
+            refusal: None,
+            subreaper: false,
         })
     }
 
@@ -161,6 +172,11 @@ impl Io {
         let orphan_at = slot(&self.orphan, &mut watches);
         let ready_at = slot(&self.ready_pipe, &mut watches);
         let notify_at = slot(&self.notify, &mut watches);
+        let followed = self.followed.as_ref().map(|(_, fd)| fd);
+        let followed_at = followed.map(|fd| {
+            watches.push(Watch::input(fd));
+            watches.len() - 1
+        });
         if let Err(e) = poll::wait(&mut watches, timeout) {
             die::warn(PROG, &Err::<(), _>(e).doing(|| "poll".into()).unwrap_err());
         }
@@ -170,6 +186,9 @@ impl Io {
         // Reap on every wake-up, not only after SIGCHLD: a reaped child is
         // never missed, whatever order the signals came in.
         while let Some((pid, status)) = process::reap() {
+            if self.followed.as_ref().is_some_and(|(p, _)| *p == pid) {
+                self.followed = None;
+            }
             queue.push_back(Event::Exited {
                 pid,
                 status: status.0,
@@ -200,6 +219,13 @@ impl Io {
         if ready(notify_at) {
             self.read_notify(m, queue);
         }
+        if ready(followed_at)
+            && let Some((pid, _)) = self.followed.take()
+        {
+            // Ended, and not reaped above: a parent of its own reaped it,
+            // and its wait status is not ours to know.
+            queue.push_back(Event::Exited { pid, status: 0 });
+        }
         if deadline.is_some_and(|d| d <= time::monotonic()) {
             queue.push_back(Event::Tick);
         }
@@ -212,6 +238,18 @@ impl Io {
                 // Only what the spawn needs before it: the rest is read
                 // while run starts, off a restart's critical path.
                 let mut settings = self.dir.launch_settings(&mut |e| die::warn(PROG, e));
+                if settings.pidfile && !self.subreaper {
+                    // The daemon run forks away must stay our descendant.
+                    match process::become_subreaper() {
+                        Ok(()) => self.subreaper = true,
+                        Err(e) => die::warn(
+                            PROG,
+                            &Err::<(), _>(e)
+                                .doing(|| format!("become a subreaper for {}", self.dir.shown))
+                                .unwrap_err(),
+                        ),
+                    }
+                }
                 let spawned = self.spawn_run(&settings);
                 self.dir
                     .other_settings(&mut settings, &mut |e| die::warn(PROG, e));
@@ -281,6 +319,71 @@ impl Io {
                         ),
                     ),
                 }
+                None
+            }
+            Action::ReadPidFile => {
+                let name = self.dir.pidfile(&mut |_| {});
+                let found = match &name {
+                    Some(name) => pidfile::find(&Path::from(name.as_str()), crate::sys::getpid()),
+                    None => Err(Refusal::Absent),
+                };
+                match found {
+                    Ok((pid, fd)) => {
+                        (self.followed, self.refusal) = (Some((pid, fd)), None);
+                        Some(Event::PidFound { pid })
+                    }
+                    Err(why) => {
+                        self.refusal = Some(why);
+                        Some(Event::PidNotYet)
+                    }
+                }
+            }
+            Action::GiveUpPidFile => {
+                let name = self.dir.pidfile(&mut |_| {}).unwrap_or_default();
+                let shown = match name.starts_with('/') {
+                    true => Path::from(name.as_str()),
+                    false => self.dir.show(&name),
+                };
+                let why = match self.refusal.take() {
+                    Some(r) => r.describe(&shown),
+                    None => format!("{shown} does not exist"),
+                };
+                let ms = m.settings.pidfile_timeout.as_millis() as u64;
+                die::warn(
+                    PROG,
+                    &Error::other(
+                        format!("follow the daemon of {}", self.dir.show("pidfile")),
+                        format!("{why} after {ms} ms: a failed start"),
+                    ),
+                );
+                None
+            }
+            Action::SpawnHelper { helper, pid } => {
+                let name = helper_name(helper);
+                let arg = CString::new(format!("{pid}")).unwrap_or_default();
+                // systemd's name for it, which stop scripts already use.
+                let mut env = process::environment(&["MAINPID"]);
+                env.push(CString::new(format!("MAINPID={pid}")).unwrap_or_default());
+                let opts = Spawn {
+                    env: Some(&env),
+                    ..Spawn::default()
+                };
+                match self.spawn(name, &[&arg], &opts) {
+                    Ok(pid) => Some(Event::HelperStarted { helper, pid }),
+                    Err(e) => {
+                        die::warn(PROG, &e);
+                        Some(Event::HelperFailed { helper })
+                    }
+                }
+            }
+            Action::HelperEnded { helper, status } => {
+                let shown = self.dir.show(helper_name(helper));
+                let how = match (libc::WIFEXITED(status), libc::WIFSIGNALED(status)) {
+                    (true, _) => format!("exit code {}", libc::WEXITSTATUS(status)),
+                    (_, true) => format!("killed by signal {}", libc::WTERMSIG(status)),
+                    _ => format!("wait status {status}"),
+                };
+                die::warn(PROG, &format_args!("{shown} failed: {how}"));
                 None
             }
             // Debug-printing the machine here would link all of core::fmt's
@@ -497,6 +600,14 @@ impl Io {
                 die::warn(PROG, &unexpected_or(&self.dir, &new, e, doing));
             }
         }
+    }
+}
+
+/// The file name of a helper, in the service directory.
+fn helper_name(helper: Helper) -> &'static str {
+    match helper {
+        Helper::Stop => "stop",
+        Helper::Reload => "reload",
     }
 }
 

@@ -87,6 +87,27 @@ fn backing_off() -> Machine {
 fn orphan() -> Machine {
     Machine::new(true, Some((ORPHAN, at(0).wall)), at(0))
 }
+fn with_pidfile() -> Settings {
+    Settings {
+        pidfile: true,
+        pidfile_timeout: Duration::from_millis(1000),
+        ..settings()
+    }
+}
+fn launching() -> Machine {
+    go(
+        starting(),
+        &[Event::RunStarted {
+            pid: RUN,
+            settings: with_pidfile(),
+        }],
+        0,
+    )
+    .0
+}
+fn seeking() -> Machine {
+    go(launching(), &[exited(RUN, 0)], 100).0
+}
 
 #[test]
 fn fixtures_are_in_the_states_they_are_named_for() {
@@ -98,6 +119,8 @@ fn fixtures_are_in_the_states_they_are_named_for() {
     assert_eq!(backing_off().state, State::Down);
     assert!(backing_off().next_start.is_some());
     assert_eq!(orphan().state, State::Orphan { pid: ORPHAN });
+    assert_eq!(launching().state, State::Launching { pid: RUN });
+    assert_eq!(seeking().state, State::Seeking { launcher: RUN });
 }
 
 /// Every control byte in every state: the actions it causes.
@@ -125,6 +148,8 @@ fn every_control_byte_in_every_state() {
         ("finish starting", finish_starting(), None),
         ("finishing", finishing(), None),
         ("orphan", orphan(), Some(ORPHAN)),
+        ("launching", launching(), Some(RUN)),
+        ("seeking", seeking(), None),
     ];
     for (name, m, target) in fixtures {
         let is_down = m.state == State::Down;
@@ -806,6 +831,10 @@ enum Happening {
     CheckEnds(bool),
     /// The memory guard's sample comes back this large (MB).
     Rss(u64),
+    /// The daemon a launcher forked away writes its pid file.
+    WritesPidFile,
+    /// The oldest running stop or reload ends, passing or failing.
+    HelperEnds(bool),
 }
 
 fn happening() -> impl Strategy<Value = Happening> {
@@ -824,6 +853,8 @@ fn happening() -> impl Strategy<Value = Happening> {
         .prop_map(Happening::Says),
         2 => any::<bool>().prop_map(Happening::CheckEnds),
         1 => (0u64..4).prop_map(Happening::Rss),
+        1 => Just(Happening::WritesPidFile),
+        1 => any::<bool>().prop_map(Happening::HelperEnds),
     ]
 }
 
@@ -841,6 +872,12 @@ struct World {
     settings: Settings,
     /// When the current run was spawned (ms).
     run_started: u64,
+    /// With a pid file: the run that forks the daemon away.
+    launcher: Option<i32>,
+    /// The pid file names the daemon (once the launcher is gone).
+    pid_written: bool,
+    /// Running stop and reload helpers, oldest first.
+    helpers: Vec<i32>,
 }
 
 impl World {
@@ -861,12 +898,17 @@ impl World {
                             m.want == Want::Up || m.once,
                             "start while wanted down: {m:?}"
                         );
+                        assert!(self.launcher.is_none(), "two launchers at once: {m:?}");
                         if self.fail_next_spawn {
                             self.fail_next_spawn = false;
                             queue.push_back(Event::RunFailed);
                         } else {
                             self.next_pid += 1;
-                            self.run = Some(self.next_pid);
+                            self.pid_written = false;
+                            match self.settings.pidfile {
+                                true => self.launcher = Some(self.next_pid),
+                                false => self.run = Some(self.next_pid),
+                            }
                             self.run_started = self.now;
                             queue.push_back(Event::RunStarted {
                                 pid: self.next_pid,
@@ -876,7 +918,7 @@ impl World {
                     }
                     Action::SpawnFinish { .. } => {
                         assert!(
-                            self.run.is_none() && self.finish.is_none(),
+                            self.run.is_none() && self.finish.is_none() && self.launcher.is_none(),
                             "finish beside run: {m:?}"
                         );
                         self.next_pid += 1;
@@ -885,7 +927,8 @@ impl World {
                     }
                     Action::Signal { pid, signal } => {
                         assert!(
-                            [self.run, self.finish, self.orphan].contains(&Some(pid)),
+                            [self.run, self.finish, self.orphan, self.launcher]
+                                .contains(&Some(pid)),
                             "signal {signal} to {pid}, which is not ours: {m:?}"
                         );
                     }
@@ -914,9 +957,42 @@ impl World {
                         );
                     }
                     Action::Restarting(_) => {}
+                    Action::ReadPidFile => {
+                        assert!(
+                            self.run.is_none() && self.launcher.is_none(),
+                            "pid file read while the service runs: {m:?}"
+                        );
+                        if self.pid_written {
+                            self.next_pid += 1;
+                            self.run = Some(self.next_pid);
+                            queue.push_back(Event::PidFound { pid: self.next_pid });
+                        } else {
+                            queue.push_back(Event::PidNotYet);
+                        }
+                    }
+                    Action::GiveUpPidFile => {}
+                    Action::SpawnHelper { helper, pid } => {
+                        assert_eq!(
+                            self.run,
+                            Some(pid),
+                            "{helper:?} for what is not the service"
+                        );
+                        if self.fail_next_spawn {
+                            self.fail_next_spawn = false;
+                            queue.push_back(Event::HelperFailed { helper });
+                        } else {
+                            self.next_pid += 1;
+                            self.helpers.push(self.next_pid);
+                            queue.push_back(Event::HelperStarted {
+                                helper,
+                                pid: self.next_pid,
+                            });
+                        }
+                    }
+                    Action::HelperEnded { .. } => {}
                     Action::Exit => {
                         assert!(
-                            self.run.is_none() && self.orphan.is_none(),
+                            self.run.is_none() && self.orphan.is_none() && self.launcher.is_none(),
                             "exit with the service up"
                         );
                         self.exited = true;
@@ -940,6 +1016,9 @@ impl World {
                 if self.orphan.take().is_some() {
                     return self.feed(m, Event::OrphanGone);
                 }
+                if let Some(pid) = self.launcher.take() {
+                    return self.feed(m, Event::Exited { pid, status });
+                }
                 match (self.run.take(), self.finish.take()) {
                     (Some(pid), _) | (None, Some(pid)) => {
                         self.feed(m, Event::Exited { pid, status })
@@ -956,6 +1035,17 @@ impl World {
             Happening::CheckEnds(ok) => match self.check.take() {
                 Some(pid) => self.feed(m, exited(pid, if ok { 0 } else { 1 })),
                 None => m,
+            },
+            Happening::WritesPidFile => {
+                self.pid_written = true;
+                m
+            }
+            Happening::HelperEnds(ok) => match self.helpers.is_empty() {
+                true => m,
+                false => {
+                    let pid = self.helpers.remove(0);
+                    self.feed(m, exited(pid, if ok { 0 } else { 1 }))
+                }
             },
             Happening::Rss(mb) => match self.run {
                 Some(_) => self.feed(m, Event::Memory { rss: mb << 20 }),
@@ -976,14 +1066,20 @@ proptest! {
         normally_up: bool,
         with_orphan: bool,
         extras in (any::<bool>(), 0u8..3, any::<bool>(), any::<bool>()),
+        helpers in (any::<bool>(), any::<bool>(), any::<bool>()),
         hs in proptest::collection::vec(happening(), 0..60),
     ) {
         let orphan = with_orphan.then_some((ORPHAN, at(0).wall));
         let mut w = World {
             now: 0, next_pid: 1000, run: None, finish: None,
             orphan: orphan.map(|(p, _)| p), fail_next_spawn: false, exited: false,
-            check: None, run_started: 0,
+            check: None, run_started: 0, launcher: None, pid_written: false,
+            helpers: Vec::new(),
             settings: Settings {
+                pidfile: helpers.0,
+                pidfile_timeout: Duration::from_secs(2),
+                has_stop: helpers.1,
+                has_reload: helpers.2,
                 check_grace: Duration::from_millis(if extras.3 { 2500 } else { 0 }),
                 notify: extras.0,
                 watchdog: extras.0.then_some(Duration::from_secs(3)),
@@ -1007,6 +1103,10 @@ proptest! {
             if m.state == State::Down && m.want == Want::Up && !m.permanent && !m.exit_when_down {
                 prop_assert!(m.deadline().is_some(), "wanted up, down, and nothing will start it: {:?}", m);
             }
+            // A pid file is read until it names the daemon or time is up.
+            if matches!(m.state, State::Seeking { .. }) {
+                prop_assert!(m.deadline().is_some(), "seeking with nothing due: {:?}", m);
+            }
             // A check that decides readiness is never left waiting (a
             // service that said RELOADING=1 or STOPPING=1 speaks for itself).
             let unready = m.ready_at.is_zero() && !m.health.ending && m.health.pid.is_none()
@@ -1016,4 +1116,228 @@ proptest! {
             }
         }
     }
+}
+
+const DAEMON: i32 = 500;
+const HELPER: i32 = 600;
+
+#[test]
+fn a_pidfile_run_launches_and_the_daemon_it_names_is_the_service() {
+    let m = launching();
+    assert_eq!((m.status().pid, m.status().state), (0, RunState::Down));
+    let (m, out) = go(m, &[exited(RUN, 0)], 100);
+    assert_eq!(out, [Action::ReadPidFile]);
+    // Not there yet: read again at a steady pace.
+    let (m, out) = go(m, &[Event::PidNotYet], 100);
+    assert_eq!(out, []);
+    assert_eq!(m.deadline(), Some(Duration::from_millis(150)));
+    let (m, out) = go(m, &[Event::Tick], 150);
+    assert_eq!(out, [Action::ReadPidFile]);
+    let (m, out) = go(m, &[Event::PidFound { pid: DAEMON }], 150);
+    assert_eq!(out, []);
+    assert_eq!(m.state, State::Up { pid: DAEMON });
+    let s = m.status();
+    assert_eq!((s.pid, s.state), (DAEMON as u32, RunState::Run));
+    assert!(s.ext.unwrap().has(flag::READY));
+    // Signals go to the daemon, and its death is the service's.
+    let (_, out) = go(m, &[cmd(b'k')], 200);
+    assert_eq!(out, [sig(DAEMON, SIGKILL)]);
+    let (m, out) = go(m, &[exited(DAEMON, 1)], 20_000);
+    assert_eq!(out, [Action::SpawnFinish { code: 1, signal: 0 }]);
+    assert_eq!(m.deaths, 1);
+}
+
+#[test]
+fn a_pid_file_that_never_names_the_daemon_is_a_failed_start() {
+    let (m, _) = go(seeking(), &[Event::PidNotYet], 100);
+    let (m, out) = go(m, &[Event::Tick, Event::PidNotYet], 1100);
+    assert_eq!(
+        out,
+        [
+            Action::ReadPidFile,
+            Action::GiveUpPidFile,
+            Action::SignalGroup {
+                pgid: RUN,
+                signal: SIGTERM
+            },
+            Action::SignalGroup {
+                pgid: RUN,
+                signal: SIGCONT
+            },
+        ]
+    );
+    assert_eq!(m.state, State::Down);
+    assert!(m.status().ext.unwrap().has(flag::BACKING_OFF));
+}
+
+#[test]
+fn a_launcher_that_fails_is_a_death() {
+    let (m, out) = go(launching(), &[exited(RUN, 2)], 100);
+    assert_eq!(out, [Action::SpawnFinish { code: 2, signal: 0 }]);
+    assert_eq!(m.deaths, 1);
+}
+
+#[test]
+fn d_while_seeking_takes_the_daemon_down_once_found() {
+    let (m, out) = go(seeking(), &[cmd(b'd')], 100);
+    assert_eq!(out, []);
+    let (m, out) = go(m, &[Event::PidFound { pid: DAEMON }], 120);
+    assert_eq!(out, [sig(DAEMON, SIGTERM), sig(DAEMON, SIGCONT)]);
+    assert_eq!(m.status().want, Want::Down);
+}
+
+fn with_stop() -> Settings {
+    Settings {
+        has_stop: true,
+        timeout_kill: Duration::from_millis(1000),
+        ..settings()
+    }
+}
+
+#[test]
+fn down_runs_stop_then_the_down_signal_then_sigkill() {
+    let m = up_with(with_stop());
+    let (m, out) = go(m, &[cmd(b'd')], 0);
+    assert_eq!(
+        out,
+        [Action::SpawnHelper {
+            helper: Helper::Stop,
+            pid: RUN
+        }]
+    );
+    let (m, out) = go(
+        m,
+        &[Event::HelperStarted {
+            helper: Helper::Stop,
+            pid: HELPER,
+        }],
+        0,
+    );
+    assert_eq!(out, []);
+    assert_eq!(m.deadline(), Some(Duration::from_millis(1000)));
+    // A second d does not run a second stop.
+    let (m, out) = go(m, &[cmd(b'd')], 10);
+    assert_eq!(out, []);
+    let (m, out) = go(m, &[Event::Tick], 1000);
+    assert_eq!(
+        out,
+        [
+            Action::SignalGroup {
+                pgid: HELPER,
+                signal: SIGKILL
+            },
+            sig(RUN, SIGTERM),
+            sig(RUN, SIGCONT)
+        ]
+    );
+    let (m, out) = go(m, &[Event::Tick], 2000);
+    assert_eq!(out, [sig(RUN, SIGKILL)]);
+    // The killed stop is reported.
+    let (_, out) = go(m, &[killed(HELPER, SIGKILL)], 2001);
+    assert_eq!(
+        out,
+        [Action::HelperEnded {
+            helper: Helper::Stop,
+            status: SIGKILL
+        }]
+    );
+}
+
+#[test]
+fn a_service_that_stops_in_time_gets_no_signal() {
+    let m = up_with(with_stop());
+    let (m, _) = go(
+        m,
+        &[
+            cmd(b'd'),
+            Event::HelperStarted {
+                helper: Helper::Stop,
+                pid: HELPER,
+            },
+        ],
+        0,
+    );
+    let (m, out) = go(m, &[exited(HELPER, 0), exited(RUN, 0)], 300);
+    assert_eq!(
+        out,
+        [
+            Action::SignalGroup {
+                pgid: RUN,
+                signal: SIGTERM
+            },
+            Action::SignalGroup {
+                pgid: RUN,
+                signal: SIGCONT
+            },
+            Action::SpawnFinish { code: 0, signal: 0 },
+        ]
+    );
+    assert_eq!(m.deaths, 0, "asked for");
+    let (m, _) = go(m, &[Event::FinishFailed], 300);
+    assert_eq!(
+        (m.state, m.deadline()),
+        (State::Down, Some(Duration::from_millis(1300)))
+    );
+    let (_, out) = go(m, &[Event::Tick], 1300);
+    assert_eq!(
+        out,
+        [Action::SignalGroup {
+            pgid: RUN,
+            signal: SIGKILL
+        }]
+    );
+}
+
+#[test]
+fn a_stop_that_cannot_run_falls_back_to_the_down_signal() {
+    let m = up_with(with_stop());
+    let (m, _) = go(m, &[cmd(b'd')], 0);
+    let (m, out) = go(
+        m,
+        &[Event::HelperFailed {
+            helper: Helper::Stop,
+        }],
+        0,
+    );
+    assert_eq!(out, [sig(RUN, SIGTERM), sig(RUN, SIGCONT)]);
+    assert_eq!(m.deadline(), Some(Duration::from_millis(1000)));
+}
+
+#[test]
+fn h_runs_reload_one_at_a_time_and_falls_back_to_sighup() {
+    let m = up_with(Settings {
+        has_reload: true,
+        ..settings()
+    });
+    let spawn = Action::SpawnHelper {
+        helper: Helper::Reload,
+        pid: RUN,
+    };
+    let (m, out) = go(m, &[cmd(b'h')], 0);
+    assert_eq!(out, [spawn]);
+    let (m, out) = go(m, &[cmd(b'h')], 10);
+    assert_eq!(out, [], "one reload at a time");
+    let (m, out) = go(
+        m,
+        &[
+            Event::HelperStarted {
+                helper: Helper::Reload,
+                pid: HELPER,
+            },
+            exited(HELPER, 0),
+        ],
+        20,
+    );
+    assert_eq!(out, []);
+    assert_eq!(m.state, State::Up { pid: RUN });
+    let (m, out) = go(m, &[cmd(b'h')], 30);
+    assert_eq!(out, [spawn]);
+    let (_, out) = go(
+        m,
+        &[Event::HelperFailed {
+            helper: Helper::Reload,
+        }],
+        30,
+    );
+    assert_eq!(out, [sig(RUN, libc::SIGHUP)]);
 }

@@ -1,0 +1,119 @@
+//! Following a daemon that `run` forked away (S/pidfile): reading its pid
+//! file and making sure the process named there is ours to supervise, so
+//! that no signal ever reaches a process that is not the service's.
+
+use crate::sys::{Errno, Fd, Path, fs, process};
+use alloc::format;
+use alloc::string::String;
+
+/// Why the pid file does not (yet) name the daemon.
+#[derive(Debug)]
+pub enum Refusal {
+    Absent,
+    Unreadable(Errno),
+    /// What it holds instead of a pid (cut short).
+    Garbage(String),
+    NotRunning(i32),
+    NotOurs(i32),
+}
+
+impl Refusal {
+    /// The reason, for `supervise: warning: unable to follow ...: REASON`.
+    pub fn describe(&self, shown: &Path) -> String {
+        match self {
+            Refusal::Absent => format!("{shown} does not exist"),
+            Refusal::Unreadable(e) => format!("{shown} cannot be read: {}", e.desc()),
+            Refusal::Garbage(text) => format!("{shown} holds \"{text}\", not a pid"),
+            Refusal::NotRunning(pid) => format!("{shown} names pid {pid}, which is not running"),
+            Refusal::NotOurs(pid) => format!(
+                "{shown} names pid {pid}, which is not a descendant of supervise: left alone"
+            ),
+        }
+    }
+}
+
+/// A pid file's pid: decimal digits, white space around them, above 1.
+pub fn parse_pid(bytes: &[u8]) -> Option<i32> {
+    let text = core::str::from_utf8(bytes).ok()?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i32>().ok().filter(|&pid| pid > 1)
+}
+
+/// State letter and parent pid from a /proc/PID/stat text.
+pub fn parse_stat(text: &[u8]) -> Option<(u8, i32)> {
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let rest = core::str::from_utf8(&text[close + 1..]).ok()?;
+    let mut fields = rest.split_ascii_whitespace();
+    let state = *fields.next()?.as_bytes().first()?;
+    Some((state, fields.next()?.parse().ok()?))
+}
+
+fn stat_of(pid: i32) -> Option<(u8, i32)> {
+    let text = fs::read_prefix(&Path::from(format!("/proc/{pid}/stat").as_str()), 1024).ok()?;
+    parse_stat(&text)
+}
+
+/// Reads pid file `name` and returns the process it names, with a pidfd
+/// that pins it, when that process is alive and a descendant of `me`.
+pub fn find(name: &Path, me: i32) -> Result<(i32, Fd), Refusal> {
+    let bytes = match fs::read_prefix(name, 64) {
+        Ok(bytes) => bytes,
+        Err(Errno::ENOENT) => return Err(Refusal::Absent),
+        Err(e) => return Err(Refusal::Unreadable(e)),
+    };
+    let Some(pid) = parse_pid(&bytes) else {
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(20)]);
+        return Err(Refusal::Garbage(String::from(text.trim())));
+    };
+    // The pidfd first: what is checked next is then the process it pins,
+    // not one that took the pid over in between.
+    let fd = process::pidfd_open(pid).map_err(|_| Refusal::NotRunning(pid))?;
+    match stat_of(pid) {
+        None | Some((b'Z' | b'X', _)) => return Err(Refusal::NotRunning(pid)),
+        Some(_) if pid == me => return Err(Refusal::NotOurs(pid)),
+        Some(_) => {}
+    }
+    // Walk up the parents: supervise is a child subreaper, so a daemon its
+    // run forked away stays below it.
+    let mut at = pid;
+    for _ in 0..256 {
+        match stat_of(at) {
+            Some((_, parent)) if parent == me => return Ok((pid, fd)),
+            Some((_, parent)) if parent > 1 => at = parent,
+            _ => break,
+        }
+    }
+    Err(Refusal::NotOurs(pid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pid_is_trimmed_digits_above_1() {
+        assert_eq!(parse_pid(b"1234\n"), Some(1234));
+        assert_eq!(parse_pid(b"  77 "), Some(77));
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"0",
+            b"1",
+            b"-5",
+            b"12x",
+            b"1 2",
+            b"\xff",
+            b"99999999999",
+        ] {
+            assert_eq!(parse_pid(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn state_and_parent_come_after_the_name() {
+        assert_eq!(parse_stat(b"42 (a) b) c) S 7 42 42 0 -1"), Some((b'S', 7)));
+        assert_eq!(parse_stat(b"42 (x"), None);
+    }
+}
