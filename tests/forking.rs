@@ -260,7 +260,7 @@ fn the_gse_example_starts_in_order_reloads_restarts_and_stops_in_reverse() {
         .unwrap();
     assert!(o.status.success(), "{o:?}");
     let services = gse.join("services");
-    let _tree = Tree::scan(&services);
+    let mut tree = Tree::scan(&services);
     let names = ["db", "game", "gate"];
     for name in names {
         let dir = services.join(name);
@@ -310,4 +310,20 @@ fn the_gse_example_starts_in_order_reloads_restarts_and_stops_in_reverse() {
     assert_eq!(code, 1);
     assert_eq!(status_pid(&services.join("gate")), 0);
     assert!(!events(&gse)[before..].contains(&"gate started".to_string()));
+
+    // scan's shutdown takes the services down through their stop scripts.
+    wait_for("game up again", || {
+        (status_pid(&services.join("game")) != 0).then_some(())
+    });
+    let before = events(&gse).len();
+    kill(tree.pid, libc::SIGTERM);
+    assert!(tree.wait_exit().success());
+    let mut stopped = events(&gse)[before..].to_vec();
+    stopped.sort();
+    assert_eq!(
+        stopped,
+        ["db stopped", "game stopped"],
+        "{:?}",
+        events(&gse)
+    );
 }
