@@ -751,7 +751,12 @@ fn enter_up(m: &mut Machine, pid: i32, now: Now) {
         },
         grace_until: Some(now.mono + settings.check_grace)
             .filter(|_| !settings.check_grace.is_zero()),
-        ..m.health
+        // Only a check still running (killed with the last run, or with
+        // the launcher) carries over: this run's results count afresh.
+        pid: m.health.pid,
+        started: m.health.started,
+        killed: m.health.killed,
+        ..Health::default()
     };
     m.watchdog_at = settings
         .watchdog

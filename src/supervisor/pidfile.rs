@@ -11,8 +11,9 @@ use alloc::string::String;
 pub enum Refusal {
     Absent,
     Unreadable(Errno),
-    /// What it holds instead of a pid (cut short).
-    Garbage(String),
+    /// It holds something else than a pid. (What, is not shown: the file
+    /// may be one the service's owner cannot read, and stderr theirs.)
+    Garbage,
     NotRunning(i32),
     NotOurs(i32),
 }
@@ -23,7 +24,7 @@ impl Refusal {
         match self {
             Refusal::Absent => format!("{shown} does not exist"),
             Refusal::Unreadable(e) => format!("{shown} cannot be read: {}", e.desc()),
-            Refusal::Garbage(text) => format!("{shown} holds \"{text}\", not a pid"),
+            Refusal::Garbage => format!("{shown} holds no pid"),
             Refusal::NotRunning(pid) => format!("{shown} names pid {pid}, which is not running"),
             Refusal::NotOurs(pid) => format!(
                 "{shown} names pid {pid}, which is not a descendant of supervise: left alone"
@@ -64,8 +65,7 @@ pub fn find(name: &Path, me: i32) -> Result<(i32, Fd), Refusal> {
         Err(e) => return Err(Refusal::Unreadable(e)),
     };
     let Some(pid) = parse_pid(&bytes) else {
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(20)]);
-        return Err(Refusal::Garbage(String::from(text.trim())));
+        return Err(Refusal::Garbage);
     };
     // The pidfd first: what is checked next is then the process it pins,
     // not one that took the pid over in between.

@@ -1341,3 +1341,37 @@ fn h_runs_reload_one_at_a_time_and_falls_back_to_sighup() {
     );
     assert_eq!(out, [sig(RUN, libc::SIGHUP)]);
 }
+
+#[test]
+fn the_daemon_found_after_r_during_its_launch_is_checked_afresh() {
+    let s = Settings {
+        check_retries: 1,
+        ..Settings {
+            pidfile: true,
+            ..checked_every_second()
+        }
+    };
+    let (m, _) = go(
+        starting(),
+        &[Event::RunStarted {
+            pid: RUN,
+            settings: s,
+        }],
+        0,
+    );
+    // r signals the launcher, which exits 0 all the same.
+    let (m, out) = go(m, &[cmd(b'r')], 10);
+    assert_eq!(out, [sig(RUN, SIGTERM), sig(RUN, SIGCONT)]);
+    let (m, _) = go(m, &[exited(RUN, 0), Event::PidFound { pid: DAEMON }], 20);
+    assert_eq!(m.state, State::Up { pid: DAEMON });
+    let (m, _) = go(m, &[Event::Tick, Event::CheckStarted { pid: CHECK }], 1020);
+    let (_, out) = go(m, &[exited(CHECK, 1)], 1030);
+    assert_eq!(
+        out,
+        [
+            Action::Restarting(Why::Unhealthy { failures: 1 }),
+            sig(DAEMON, SIGTERM),
+            sig(DAEMON, SIGCONT)
+        ]
+    );
+}
