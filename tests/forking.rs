@@ -325,3 +325,27 @@ fn the_gse_example_starts_in_order_reloads_restarts_and_stops_in_reverse() {
         events(&gse)
     );
 }
+
+#[test]
+fn a_forking_service_is_followed_under_scan_as_pid_1() {
+    require_pid_namespaces();
+    let s = Scratch::new("fork-pid1");
+    let dir = s.join("service");
+    let web = dir.join("web");
+    forking_run(&web, STUBBORN);
+    script(web.join("stop"), "exec kill -USR1 \"$1\"");
+    let (mut ns, scan) = scan_as_pid_1(&dir, s.join("scan.err"));
+    // Pids as the namespace sees them, in the status as in the pid file.
+    let daemon = wait_for("the daemon to be followed", || {
+        let p = status_pid(&web);
+        (p != 0).then_some(p)
+    });
+    assert_eq!(daemon, pid_in(&web.join("daemon.pid")));
+    let w = web.to_str().unwrap();
+    let (code, err) = svc(&["-d", "-wD", "-T", "20000", w], &s.path);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines(&web.join("got")), ["usr1"]);
+    kill(scan, libc::SIGTERM);
+    assert_eq!(ns.wait_exit().code(), Some(0), "{}", ns.stderr());
+    assert_eq!(ns.stderr(), "");
+}
