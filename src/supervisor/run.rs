@@ -47,9 +47,16 @@ struct Io {
     notify: Option<Fd>,
     /// `NOTIFY_SOCKET=/abs/S/supervise/notify`, for run's environment.
     notify_env: CString,
-    /// The daemon a pid file named, with a pidfd readable when it ends
-    /// (it may not be our child while a parent of its own lives).
-    followed: Option<(i32, Fd)>,
+    /// What following a daemon through a pid file needs.
+    follow: Follow,
+}
+
+/// The daemon a pid file names, for a `run` that forks it away.
+#[derive(Default)]
+struct Follow {
+    /// The daemon, with a pidfd readable when it ends (it may not be our
+    /// child while a parent of its own lives).
+    daemon: Option<(i32, Fd)>,
     /// Why the pid file did not name the daemon at the last read.
     refusal: Option<Refusal>,
     /// Marked a child subreaper (done once, for the first pid file).
@@ -147,9 +154,7 @@ impl Io {
             ready_pipe: None,
             notify: None,
             notify_env,
-            followed: None,
-            refusal: None,
-            subreaper: false,
+            follow: Follow::default(),
         })
     }
 
@@ -172,7 +177,7 @@ impl Io {
         let orphan_at = slot(&self.orphan, &mut watches);
         let ready_at = slot(&self.ready_pipe, &mut watches);
         let notify_at = slot(&self.notify, &mut watches);
-        let followed = self.followed.as_ref().map(|(_, fd)| fd);
+        let followed = self.follow.daemon.as_ref().map(|(_, fd)| fd);
         let followed_at = followed.map(|fd| {
             watches.push(Watch::input(fd));
             watches.len() - 1
@@ -186,8 +191,8 @@ impl Io {
         // Reap on every wake-up, not only after SIGCHLD: a reaped child is
         // never missed, whatever order the signals came in.
         while let Some((pid, status)) = process::reap() {
-            if self.followed.as_ref().is_some_and(|(p, _)| *p == pid) {
-                self.followed = None;
+            if self.follow.daemon.as_ref().is_some_and(|(p, _)| *p == pid) {
+                self.follow.daemon = None;
             }
             queue.push_back(Event::Exited {
                 pid,
@@ -220,7 +225,7 @@ impl Io {
             self.read_notify(m, queue);
         }
         if ready(followed_at)
-            && let Some((pid, _)) = self.followed.take()
+            && let Some((pid, _)) = self.follow.daemon.take()
         {
             // Ended, and not reaped above: a parent of its own reaped it,
             // and its wait status is not ours to know.
@@ -238,10 +243,10 @@ impl Io {
                 // Only what the spawn needs before it: the rest is read
                 // while run starts, off a restart's critical path.
                 let mut settings = self.dir.launch_settings(&mut |e| die::warn(PROG, e));
-                if settings.pidfile && !self.subreaper {
+                if settings.pidfile && !self.follow.subreaper {
                     // The daemon run forks away must stay our descendant.
                     match process::become_subreaper() {
-                        Ok(()) => self.subreaper = true,
+                        Ok(()) => self.follow.subreaper = true,
                         Err(e) => die::warn(
                             PROG,
                             &Err::<(), _>(e)
@@ -329,11 +334,12 @@ impl Io {
                 };
                 match found {
                     Ok((pid, fd)) => {
-                        (self.followed, self.refusal) = (Some((pid, fd)), None);
+                        self.follow.daemon = Some((pid, fd));
+                        self.follow.refusal = None;
                         Some(Event::PidFound { pid })
                     }
                     Err(why) => {
-                        self.refusal = Some(why);
+                        self.follow.refusal = Some(why);
                         Some(Event::PidNotYet)
                     }
                 }
@@ -344,7 +350,7 @@ impl Io {
                     true => Path::from(name.as_str()),
                     false => self.dir.show(&name),
                 };
-                let why = match self.refusal.take() {
+                let why = match self.follow.refusal.take() {
                     Some(r) => r.describe(&shown),
                     None => format!("{shown} does not exist"),
                 };
