@@ -349,3 +349,26 @@ fn a_forking_service_is_followed_under_scan_as_pid_1() {
     assert_eq!(ns.wait_exit().code(), Some(0), "{}", ns.stderr());
     assert_eq!(ns.stderr(), "");
 }
+
+#[test]
+fn a_new_supervise_adopts_the_daemon_a_killed_one_followed() {
+    let s = Scratch::new("fork-orphan");
+    let web = s.join("web");
+    forking_run(
+        &web,
+        "echo $$ >> starts; sleep 0.5; echo $$ > daemon.pid; exec sleep 1000",
+    );
+    let mut r = Reaper::new();
+    let sup = start_supervise(&mut r, &web);
+    let daemon = wait_up(&mut r, &web, 0);
+    kill(sup, libc::SIGKILL);
+    r.wait_exit(sup);
+    assert!(alive(daemon));
+    // The new supervise takes it for the service at once: no second copy.
+    let sup = start_supervise(&mut r, &web);
+    wait_for("the new supervise to settle", || {
+        idle_in_poll(sup).then_some(())
+    });
+    assert_eq!(status_pid(&web), daemon);
+    assert_eq!(lines(&web.join("starts")), [daemon.to_string()]);
+}

@@ -475,6 +475,10 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
         (Starting, RunStarted { pid, settings }) => {
             m.settings = settings;
             m.started = now.mono;
+            // For a daemon that forks away too: it starts with its
+            // launcher, and a new supervise recognises an orphan by a
+            // start time close to this one.
+            m.changed = now.wall;
             (m.asked, m.term_sent, m.paused, m.next_start, m.kill_at) =
                 (false, false, false, None, None);
             (m.reloading, m.stopping) = (false, false);
@@ -488,7 +492,6 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
                 // is only how it gets started.
                 m.state = Launching { pid };
             } else {
-                m.changed = now.wall;
                 enter_up(&mut m, pid, now);
             }
             if m.want == Want::Down && !m.once {
@@ -651,7 +654,6 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
 
         (Seeking { .. }, PidFound { pid }) => {
             (m.seek_next, m.seek_until) = (None, None);
-            m.changed = now.wall;
             enter_up(&mut m, pid, now);
             if m.want == Want::Down && !m.once {
                 // Taken down while it was starting: now it can be.

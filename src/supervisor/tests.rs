@@ -1138,6 +1138,7 @@ fn a_pidfile_run_launches_and_the_daemon_it_names_is_the_service() {
     assert_eq!(m.state, State::Up { pid: DAEMON });
     let s = m.status();
     assert_eq!((s.pid, s.state), (DAEMON as u32, RunState::Run));
+    assert_eq!(s.changed, at(0).wall, "up since its launch");
     assert!(s.ext.unwrap().has(flag::READY));
     // Signals go to the daemon, and its death is the service's.
     let (_, out) = go(m, &[cmd(b'k')], 200);
