@@ -918,6 +918,14 @@ fn take_down(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
         // The service's own way to stop; the signals follow if it is
         // not down in time.
         (m.asked, m.health.ending) = (true, true);
+        if m.paused {
+            // Paused, it would sleep through whatever stop asks of it.
+            out.push(Action::Signal {
+                pid,
+                signal: libc::SIGCONT,
+            });
+            m.paused = false;
+        }
         if m.stop.is_none() && m.stop_fallback.is_none() {
             let at = now.mono + helper_limit(&m.settings);
             m.stop = Some(Running {

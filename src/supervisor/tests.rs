@@ -1376,3 +1376,21 @@ fn the_daemon_found_after_r_during_its_launch_is_checked_afresh() {
         ]
     );
 }
+
+#[test]
+fn down_on_a_paused_service_continues_it_for_stop() {
+    let m = up_with(with_stop());
+    let (m, _) = go(m, &[cmd(b'p')], 0);
+    let (m, out) = go(m, &[cmd(b'd')], 10);
+    assert_eq!(
+        out,
+        [
+            sig(RUN, SIGCONT),
+            Action::SpawnHelper {
+                helper: Helper::Stop,
+                pid: RUN
+            }
+        ]
+    );
+    assert!(!m.status().paused);
+}
