@@ -372,3 +372,40 @@ fn a_new_supervise_adopts_the_daemon_a_killed_one_followed() {
     assert_eq!(status_pid(&web), daemon);
     assert_eq!(lines(&web.join("starts")), [daemon.to_string()]);
 }
+
+#[test]
+fn an_unreadable_pid_file_or_pidfile_is_reported() {
+    let s = Scratch::new("fork-unreadable");
+    let web = s.join("web");
+    script(web.join("run"), "exit 0");
+    // A directory: even root cannot read it as a file.
+    fs::create_dir_all(web.join("daemon.pid")).unwrap();
+    write(web.join("pidfile"), "daemon.pid\n");
+    write(web.join("pidfile-timeout"), "200\n");
+    let plain = s.join("plain");
+    script(plain.join("run"), "exec sleep 1000");
+    fs::create_dir_all(plain.join("pidfile")).unwrap();
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    start_supervise(&mut r, &plain);
+    let w = web.to_str().unwrap();
+    wait_for("the unreadable pid file to be reported", || {
+        supervise_stderr(&web)
+            .contains(&format!(
+                "supervise: warning: unable to follow the daemon of {w}/pidfile: \
+                 {w}/daemon.pid cannot be read: Is a directory after 200 ms: a failed start\n"
+            ))
+            .then_some(())
+    });
+    // An unreadable pidfile counts as absent: run is the service.
+    let pid = wait_up(&mut r, &plain, 0);
+    assert_eq!(cmdline(pid), ["sleep", "1000"]);
+    let p = plain.to_str().unwrap();
+    assert!(
+        supervise_stderr(&plain).starts_with(&format!(
+            "supervise: warning: unable to read {p}/pidfile: Is a directory\n"
+        )),
+        "{}",
+        supervise_stderr(&plain)
+    );
+}
