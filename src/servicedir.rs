@@ -63,7 +63,7 @@ impl ServiceDir {
     /// settings are supervise's to report, not every reader's.
     pub fn has_readiness(&self) -> bool {
         let settings = Settings {
-            has_check: fs::exists(&self.file("check")),
+            has_check: self.helper("check", "", &mut |_| {}),
             ..self.launch_settings(&mut |_| {})
         };
         settings.has_readiness()
@@ -177,7 +177,9 @@ impl ServiceDir {
             |name, warn: &mut dyn FnMut(&Error)| self.parsed(name, "milliseconds", parse_ms, warn);
         s.timeout_kill = ms("timeout-kill", warn).unwrap_or(d.timeout_kill);
         s.timeout_finish = ms("timeout-finish", warn).unwrap_or(d.timeout_finish);
-        s.has_check = fs::exists(&self.file("check"));
+        // Not executable, it would fail every time: a service never ready,
+        // or restarted for a typo in its mode. Reported, and ignored.
+        s.has_check = self.helper("check", "ignored", warn);
         s.check_interval = match s.has_check {
             true => ms("check-interval", warn),
             false => None,
@@ -202,8 +204,8 @@ impl ServiceDir {
         if s.pidfile {
             s.pidfile_timeout = ms("pidfile-timeout", warn).unwrap_or(d.pidfile_timeout);
         }
-        s.has_stop = self.helper("stop", "the down signal", warn);
-        s.has_reload = self.helper("reload", "SIGHUP", warn);
+        s.has_stop = self.helper("stop", "using the down signal", warn);
+        s.has_reload = self.helper("reload", "using SIGHUP", warn);
     }
 
     /// The name of the pid file `pidfile` holds (relative names are in the
@@ -221,8 +223,9 @@ impl ServiceDir {
         Some(name)
     }
 
-    /// Whether the optional program `name` (stop, reload) is there to be
-    /// run; one that is not executable is reported, and `fallback` used.
+    /// Whether the optional program `name` (check, stop, reload) is there
+    /// to be run; one that is not executable is reported, saying what is
+    /// done instead (`fallback`).
     fn helper(&self, name: &str, fallback: &str, warn: &mut dyn FnMut(&Error)) -> bool {
         match fs::stat(&self.file(name)) {
             Err(Errno::ENOENT) => false,
@@ -230,7 +233,7 @@ impl ServiceDir {
             Ok(_) => {
                 warn(&Error::other(
                     format!("use {}", self.show(name)),
-                    format!("not an executable file: using {fallback}"),
+                    format!("not an executable file: {fallback}"),
                 ));
                 false
             }

@@ -475,3 +475,26 @@ fn a_check_interval_of_0_is_warned_about_and_treated_as_absent() {
         )
     );
 }
+
+#[test]
+fn a_check_that_is_not_executable_is_reported_and_ignored() {
+    let s = Scratch::new("check-noexec");
+    let web = s.join("web");
+    script(web.join("run"), "exec sleep 1000");
+    write(web.join("check"), "exit 1\n");
+    write(web.join("check-interval"), "100\n");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let pid = wait_up(&mut r, &web, 0);
+    let w = web.to_str().unwrap();
+    // Ready as a service without a check, and never restarted for it.
+    let (code, _, err) = call("svc", &["-wU", "-T", "20000", w], &s.path);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status_pid(&web), pid);
+    let line = svstat(&web);
+    assert!(!line.contains("ready"), "no readiness word: {line}");
+    assert_eq!(
+        supervise_stderr(&web),
+        format!("supervise: warning: unable to use {w}/check: not an executable file: ignored\n")
+    );
+}
