@@ -36,7 +36,10 @@ fn scan_in_a_source_checkout_warns_in_one_line() {
     let mut r = Reaper::new();
     let web = dir.join("web");
     r.watch_dir(&web);
-    script(web.join("run"), "exec sleep 1000");
+    // Prepared under a dot name, then renamed into place: scan must not
+    // catch the directory before its run is written and executable.
+    script(dir.join(".web/run"), "exec sleep 1000");
+    fs::rename(dir.join(".web"), &web).unwrap();
     wait_up(&mut r, &web, 0);
     kill(tree.pid, libc::SIGHUP);
     fs::write(dir.join("notes.txt"), "x\n").unwrap();
