@@ -175,8 +175,47 @@ fn long_lines_pass_through_whole() {
     let mut input = b"short\n".to_vec();
     input.extend(std::iter::repeat_n(b'y', 1_000_000));
     input.extend_from_slice(b"\nend\n");
-    assert_eq!(feed(&s.path, &["t", "s4096", "./main"], &input).0, 0);
+    // n1000: the long line now fills some 250 files of s4096.
+    assert_eq!(
+        feed(&s.path, &["t", "s4096", "n1000", "./main"], &input).0,
+        0
+    );
     assert_eq!(unstamped(&stored(&s.join("main")), 26), input);
+}
+
+/// The size of each file of a log dir, oldest first, `current` last.
+fn file_sizes(dir: &Path) -> Vec<u64> {
+    let mut files = old_files(dir);
+    files.push(dir.join("current"));
+    files
+        .iter()
+        .map(|f| fs::metadata(f).unwrap().len())
+        .collect()
+}
+
+#[test]
+fn a_line_longer_than_s_is_split_across_files_as_multilog_does() {
+    let s = Scratch::new("ls-split");
+    let mut input = Vec::new();
+    for (c, n) in [
+        (b'a', 10),
+        (b'B', 6000),
+        (b'c', 3000),
+        (b'D', 9000),
+        (b'e', 10),
+    ] {
+        input.extend(std::iter::repeat_n(c, n));
+        input.push(b'\n');
+    }
+    let (code, err) = feed(&s.path, &["s4096", "n100", "./main"], &input);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let (mcode, merr) = multilog(&s.path, &["s4096", "n100", "./multi"], &input);
+    assert_eq!((mcode, merr.as_str()), (0, ""));
+    let (ours, theirs) = (s.join("main"), s.join("multi"));
+    assert_eq!(file_sizes(&ours), file_sizes(&theirs));
+    assert_eq!(file_sizes(&ours), [4096, 4096, 4096, 4096, 1641]);
+    assert_eq!(stored(&ours), input);
+    assert_eq!(stored(&theirs), input);
 }
 
 #[test]

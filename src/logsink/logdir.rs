@@ -206,14 +206,22 @@ impl LogDir {
 
     /// Stores `data` (any bytes, whole lines or not) in `current`,
     /// rotating after the first newline within SLACK bytes of the size.
+    /// As multilog does, a line longer than that is cut at the size and
+    /// goes on in the next file: no file ever exceeds `s`.
     pub fn write(&mut self, mut data: &[u8]) {
-        let limit = self.spec.size - SLACK;
+        let size = self.spec.size;
+        let limit = size - SLACK;
         while !data.is_empty() {
-            let n = if self.bytes + data.len() as u64 >= limit {
+            // multilog rotates a full file when more comes, not before.
+            if self.bytes >= size {
+                self.rotate();
+            }
+            let room = (size - self.bytes).min(data.len() as u64) as usize;
+            let n = if self.bytes + room as u64 >= limit {
                 let from = limit.saturating_sub(self.bytes + 1) as usize;
-                find_newline(&data[from..]).map_or(data.len(), |i| from + i + 1)
+                find_newline(&data[from..room]).map_or(room, |i| from + i + 1)
             } else {
-                data.len()
+                room
             };
             let (chunk, rest) = data.split_at(n);
             self.store(chunk);
