@@ -499,6 +499,94 @@ fn after_sigkill_a_restart_keeps_every_line() {
     assert_eq!(u.len(), 1, "the interrupted current is kept as .u");
 }
 
+#[test]
+fn a_file_on_stdin_is_read_plainly() {
+    let s = Scratch::new("ls-file");
+    let input = numbered(0, 20_000, 60);
+    fs::write(s.join("in"), &input).unwrap();
+    let out = Command::new(bin("logsink"))
+        .args(["s100000", "n1000", "./main"])
+        .current_dir(&s.path)
+        .stdin(fs::File::open(s.join("in")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(outcome(&out), (0, String::new(), String::new()));
+    assert_eq!(stored(&s.join("main")), input);
+}
+
+/// Bytes in a log dir's old files and `current`.
+fn stored_len(dir: &Path) -> u64 {
+    let mut files = old_files(dir);
+    files.push(dir.join("current"));
+    files
+        .iter()
+        .filter_map(|f| fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[test]
+fn sigkill_at_any_instant_loses_no_line() {
+    let s = Scratch::new("ls-kill9");
+    let main = s.join("main");
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let lines = 300_000;
+    let input = numbered(0, lines, 40);
+    // Odd-sized writes, so the pipe nearly always ends inside a line, and
+    // paced, so that the kills below fall while lines still come.
+    let w = std::thread::spawn(move || {
+        for chunk in input.chunks(7919) {
+            writer.write_all(chunk).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+    let script = ["s16777215", "n1000", "./main"];
+    let start = |r: &std::io::PipeReader| {
+        let mut cmd = Command::new(bin("logsink"));
+        cmd.args(script).current_dir(&s.path);
+        cmd.stdin(Stdio::from(r.try_clone().unwrap()));
+        cmd.stderr(fs::File::create(s.join("err")).unwrap());
+        cmd.spawn().unwrap()
+    };
+    // The test holds the read end, as scan does: what a killed logsink
+    // did not take waits in the pipe for the next one.
+    for _ in 0..8 {
+        let mut l = start(&reader);
+        let before = stored_len(&main);
+        wait_for("more lines stored", || {
+            (stored_len(&main) > before + 100_000).then_some(())
+        });
+        kill(l.id() as i32, libc::SIGKILL);
+        l.wait().unwrap();
+    }
+    let mut l = start(&reader);
+    w.join().unwrap();
+    let code = wait_for("logsink to reach the end", || l.try_wait().unwrap());
+    assert_eq!(
+        code.code(),
+        Some(0),
+        "{}",
+        fs::read_to_string(s.join("err")).unwrap()
+    );
+    let all = stored(&main);
+    let mut seen = vec![false; lines];
+    for line in all.split(|&c| c == b'\n') {
+        let n = line
+            .get(..9)
+            .and_then(|d| std::str::from_utf8(d).ok()?.parse::<usize>().ok());
+        if let Some(n) = n.filter(|&n| n < lines) {
+            seen[n] = true;
+        }
+    }
+    let missing: Vec<usize> = (0..lines).filter(|&n| !seen[n]).collect();
+    assert!(
+        missing.is_empty(),
+        "{} lines lost: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+}
+
 /// A small tmpfs mounted in a scratch dir, unmounted on drop; None (with a
 /// visible message) where mounting is not allowed.
 struct Tmpfs(PathBuf);

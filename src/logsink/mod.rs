@@ -3,6 +3,7 @@
 //! block with one write(2). See man/logsink.8.
 
 pub mod gzip;
+pub mod input;
 pub mod logdir;
 pub mod pattern;
 pub mod processor;
@@ -12,11 +13,11 @@ pub mod stamp;
 
 use crate::error::{Doing, Error};
 use crate::sys::fd::Out;
-use crate::sys::{Errno, Fd, fs, sigflag, signal, time};
+use crate::sys::{Fd, fs, sigflag, signal, time};
 use alloc::vec;
 use alloc::vec::Vec;
-use core::mem::ManuallyDrop;
 use core::time::Duration;
+use input::{Fill, Input};
 use logdir::{LogDir, PAUSE, find_newline};
 use script::{Action, Script, Stamp};
 
@@ -35,7 +36,10 @@ const ALERT: usize = 200;
 const STATUS: usize = 1001;
 /// The pipe size asked for on stdin, so that a busy service wakes the
 /// logger less often.
-const PIPE_SIZE: i32 = 1 << 20;
+const PIPE_SIZE: usize = 1 << 20;
+/// The first and the longest wait for the rest of a partial line.
+const IDLE: Duration = Duration::from_millis(1);
+const IDLE_MAX: Duration = Duration::from_millis(1024);
 
 /// Runs the script over stdin until end of input or SIGTERM.
 pub fn run(script: Script) -> Result<(), Error> {
@@ -55,10 +59,10 @@ pub fn run(script: Script) -> Result<(), Error> {
     sigflag::catch(&[libc::SIGTERM, libc::SIGALRM]).doing(|| "catch signals".into())?;
     // A closed stderr must not kill the logger through an `e` action.
     signal::ignore(libc::SIGPIPE);
-    // SAFETY: F_SETPIPE_SZ only fails (harmlessly) when fd 0 is no pipe.
-    unsafe { libc::fcntl(0, libc::F_SETPIPE_SZ, PIPE_SIZE) };
+    let mut input = Input::open(READ, PIPE_SIZE);
     let n = dirs.len();
     let mut sink = Sink {
+        long: input.room() / 2,
         fast: !script.selects() && script.stamp == Stamp::None && script.max_line.is_none(),
         selects: script.selects(),
         script,
@@ -74,7 +78,7 @@ pub fn run(script: Script) -> Result<(), Error> {
         alert: Out::stderr(),
         rotate_asap: false,
     };
-    sink.run()
+    sink.run(&mut input)
 }
 
 struct Sink {
@@ -82,6 +86,8 @@ struct Sink {
     /// Every line goes unchanged to every directory: write straight from
     /// the input buffer.
     fast: bool,
+    /// A partial line this long is handed on without waiting for its end.
+    long: usize,
     selects: bool,
     dirs: Vec<LogDir>,
     status: Vec<Fd>,
@@ -102,56 +108,69 @@ struct Sink {
 }
 
 impl Sink {
-    fn run(&mut self) -> Result<(), Error> {
-        // fd 0 belongs to the process, not to this function.
-        let stdin = ManuallyDrop::new(Fd::from_raw(0));
-        let mut buf = vec![0u8; READ + 1];
-        let (mut start, mut end) = (0, 0);
+    fn run(&mut self, input: &mut Input) -> Result<(), Error> {
         let mut term = false;
+        // Set while the input shows nothing new beyond a partial line: the
+        // pipe stays readable, so wait by sleeping, a little longer each
+        // time, until more comes.
+        let mut idle: Option<Duration> = None;
         let result = loop {
             term |= sigflag::take(libc::SIGTERM);
             self.rotate_asap |= sigflag::take(libc::SIGALRM);
-            let at_boundary = start == end && !self.cont;
             if !self.cont && self.rotate_asap {
                 self.rotate(false);
             }
             self.rotate_aged();
-            if term && at_boundary {
+            // Pending bytes are a line begun and not stored: finish it.
+            if term && !self.cont && input.pending() == 0 {
                 break Ok(());
             }
-            if start > 0 {
-                buf.copy_within(start..end, 0);
-                end -= start;
-                start = 0;
-            }
-            match sigflag::wait_input(&stdin, self.timeout()) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => break Err(e).doing(|| "wait for standard input".into()),
+            let timeout = self.timeout();
+            match idle {
+                Some(d) => sigflag::sleep(timeout.map_or(d, |t| t.min(d))),
+                None => match sigflag::wait_input(input.fd(), timeout) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => break Err(e).doing(|| "wait for standard input".into()),
+                },
             }
             // A SIGTERM that came with the input it woke up for counts too.
             term |= sigflag::take(libc::SIGTERM);
-            if term && start == end && !self.cont {
+            if term && !self.cont && input.pending() == 0 {
                 break Ok(());
             }
-            // After SIGTERM, read no further than the end of this line.
-            let want = if term { 1 } else { READ - end };
-            match stdin.read(&mut buf[end..end + want]) {
-                Ok(0) => {
-                    if end > start || self.cont {
-                        // Complete a partial final line.
-                        buf[end] = b'\n';
-                        end += 1;
-                        self.feed(&buf[..end], start, true);
+            match input.fill(term) {
+                Ok(Fill::More) => {
+                    idle = None;
+                    let data = input.data();
+                    // After SIGTERM, store no further than the end of this line.
+                    let (n, ended) = match find_newline(data) {
+                        Some(i) if term => (i + 1, true),
+                        _ => (data.len(), false),
+                    };
+                    let done = self.feed(&data[..n], false);
+                    self.flush();
+                    if let Err(e) = input.consume(done) {
+                        break Err(e).doing(|| "read standard input".into());
+                    }
+                    // What follows that line stays unread for the next reader.
+                    if ended {
+                        break Ok(());
+                    }
+                }
+                Ok(Fill::Same) => idle = Some(idle.map_or(IDLE, |d| (d * 2).min(IDLE_MAX))),
+                Ok(Fill::End) => {
+                    if input.pending() > 0 || self.cont {
+                        let n = input.last().len();
+                        let done = self.feed(&input.last()[..n], true);
+                        self.flush();
+                        let done = done.min(input.pending());
+                        if let Err(e) = input.consume(done) {
+                            break Err(e).doing(|| "read standard input".into());
+                        }
                     }
                     break Ok(());
                 }
-                Ok(k) => {
-                    end += k;
-                    start = self.feed(&buf[..end], start, false);
-                    self.flush();
-                }
-                Err(Errno::EAGAIN) => sigflag::sleep(Duration::from_millis(10)),
                 Err(e) => break Err(e).doing(|| "read standard input".into()),
             }
         };
@@ -203,11 +222,11 @@ impl Sink {
         }
     }
 
-    /// Handles the lines in `buf[start..]`; returns where the unhandled
-    /// rest (a short partial line) begins.
-    fn feed(&mut self, buf: &[u8], start: usize, eof: bool) -> usize {
+    /// Handles the lines in `buf`; returns where the unhandled rest (a
+    /// short partial line) begins.
+    fn feed(&mut self, buf: &[u8], eof: bool) -> usize {
         if self.fast {
-            return self.feed_fast(buf, start, eof);
+            return self.feed_fast(buf, eof);
         }
         // One clock reading per read(2): the lines it brought arrived
         // together. Per line, clock_gettime alone took a sixth of the time
@@ -216,7 +235,7 @@ impl Sink {
             self.plen = stamp::format(self.script.stamp, time::realtime(), &mut self.prefix);
         }
         let limit = self.script.max_line.unwrap_or(usize::MAX);
-        let mut pos = start;
+        let mut pos = 0;
         while pos < buf.len() {
             let data = &buf[pos..];
             let nl = find_newline(data);
@@ -263,8 +282,7 @@ impl Sink {
     }
 
     /// Without stamps or selection: whole lines straight from `buf`.
-    fn feed_fast(&mut self, buf: &[u8], start: usize, eof: bool) -> usize {
-        let data = &buf[start..];
+    fn feed_fast(&mut self, data: &[u8], eof: bool) -> usize {
         // SAFETY: memrchr reads at most data.len() bytes of data.
         let p = unsafe { libc::memrchr(data.as_ptr().cast(), b'\n' as i32, data.len()) };
         let mut cut = if p.is_null() {
@@ -272,8 +290,9 @@ impl Sink {
         } else {
             p as usize - data.as_ptr() as usize + 1
         };
-        // A line as long as half the buffer goes out in pieces.
-        if cut == 0 && (data.len() >= READ / 2 || eof) {
+        // A line as long as half of what one read can bring goes out in
+        // pieces: the reads must see more than the line's head.
+        if cut == 0 && (data.len() >= self.long || eof) {
             cut = data.len();
         }
         if cut > 0 {
@@ -282,7 +301,7 @@ impl Sink {
             }
             self.cont = data[cut - 1] != b'\n';
         }
-        start + cut
+        cut
     }
 
     /// The rest of a line handed on in part, to the directories its head
