@@ -414,14 +414,45 @@ fn a_second_logsink_on_the_same_dir_exits_111_without_reading() {
 #[test]
 fn usage_errors_exit_100() {
     let s = Scratch::new("ls-usage");
-    let (code, _, err) = call("logsink", &["./a", "t"], &s.path);
-    assert_eq!(code, 100);
-    assert_eq!(
-        err,
-        "logsink: fatal: t must be the first action\nlogsink: usage: logsink script\n"
-    );
-    assert_eq!(call("logsink", &["sbig", "./a"], &s.path).0, 100);
+    let usage = "logsink: usage: logsink script\n";
+    for (script, why) in [
+        (
+            &["./a", "t"][..],
+            "action t comes too late: t and T stamp every line, so they come first",
+        ),
+        (
+            &["t", "main"],
+            "action main is unknown: a directory action starts with . or /",
+        ),
+        (
+            &["t", "logs"],
+            "action logs is unknown: l takes a line length of 1000 bytes or more, \
+             as in l4096; a directory action starts with . or /",
+        ),
+        (
+            &["sbig", "./a"],
+            "action sbig is unknown: s takes a size in bytes, as in s99999; \
+             a directory action starts with . or /",
+        ),
+    ] {
+        let (code, _, err) = call("logsink", script, &s.path);
+        let want = format!("logsink: fatal: unable to parse script: {why}\n{usage}");
+        assert_eq!((code, err), (100, want), "{script:?}");
+    }
     assert!(!s.join("a").exists());
+}
+
+#[test]
+fn no_script_is_a_usage_error_without_reading_stdin() {
+    let s = Scratch::new("ls-noscript");
+    // stdin stays an open pipe: a logsink that read it would never end.
+    let mut l = Logger::start(&s.path, &[]);
+    assert_eq!(l.wait(), 100);
+    assert_eq!(
+        l.stderr(),
+        "logsink: fatal: unable to parse script: no action: give at least one, \
+         such as ./main\nlogsink: usage: logsink script\n"
+    );
 }
 
 #[test]
