@@ -722,12 +722,69 @@ fn never_block_discards_counts_and_says_so() {
     let kept = text.lines().filter(|l| l.ends_with("xxx")).count();
     assert!(dropped > 0);
     assert!(text.ends_with("after\n"));
-    // A line the full disk cut in two counts once as kept (its head) and
-    // once as discarded (its tail).
+    // Whole lines only: each is either kept or discarded.
+    assert_eq!(kept + dropped, 20_000);
+}
+
+/// Lines stored and lines a log and stderr say were discarded, checking
+/// that every line of `log` is whole: a numbered line, a note or `after`.
+fn kept_and_discarded(log: &Path, stderr: &str) -> (Vec<usize>, usize) {
+    let text = String::from_utf8(stored(log)).unwrap();
     assert!(
-        (20_000..=20_001).contains(&(kept + dropped)),
-        "{kept} + {dropped}"
+        text.is_empty() || text.ends_with('\n'),
+        "ends inside a line"
     );
+    let count = |rest: &str| -> usize { rest.split(' ').next().unwrap().parse().unwrap() };
+    let (mut kept, mut dropped) = (Vec::new(), 0);
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("logsink: warning: discarded ") {
+            assert!(rest.ends_with(" lines while unable to write"), "{line}");
+            dropped += count(rest);
+        } else if line != "after" {
+            let whole = line.len() == 99 && line[10..].bytes().all(|c| c == b'x');
+            assert!(whole, "a line stored in part: {line:?}");
+            kept.push(line[..9].parse().unwrap());
+        }
+    }
+    for line in stderr.lines() {
+        if let Some(rest) = line.strip_prefix("logsink: warning: discarded ") {
+            dropped += count(rest);
+        }
+    }
+    (kept, dropped)
+}
+
+#[test]
+fn drop_mode_stores_whole_lines_and_says_in_the_log_how_many_went() {
+    let s = Scratch::new("ls-drop-whole");
+    let fs_ = Tmpfs::mount(&s.join("mnt"), "4m");
+    let filler = fs_.fill(16 * 1024);
+    let log = s.join("mnt/log");
+    let script = ["b1", "n1000", "./mnt/log"];
+    // Input ends while the disk is still full.
+    let (code, err1) = feed(&s.path, &script, &numbered(0, 20_000, 100));
+    assert_eq!(code, 0);
+    // The count is in the log if a note still fits, else on stderr.
+    let (kept, dropped) = kept_and_discarded(&log, &err1);
+    assert_eq!(kept.len() + dropped, 20_000, "{err1}");
+    // Then writing resumes while the lines come.
+    let mut l = Logger::start(&s.path, &script);
+    l.stdin().write_all(&numbered(20_000, 20_000, 100)).unwrap();
+    fs::remove_file(filler).unwrap();
+    l.stdin().write_all(b"after\n").unwrap();
+    assert_eq!(l.finish(), 0);
+    let err = err1 + &l.stderr();
+    let (mut kept, dropped) = kept_and_discarded(&log, &err);
+    assert_eq!(kept.len() + dropped, 40_000, "{err}");
+    let text = String::from_utf8(stored(&log)).unwrap();
+    assert!(text.ends_with("after\n"));
+    assert!(
+        text.contains(" lines while unable to write\n"),
+        "no note in the log"
+    );
+    let n = kept.len();
+    kept.dedup();
+    assert_eq!(kept.len(), n, "a line stored twice");
 }
 
 #[test]

@@ -37,6 +37,7 @@ impl LogDir {
         self.kicked = 0;
         self.born = None;
         self.mid_line = false;
+        self.line_start = 0;
         let old = match self.spec.processor.clone() {
             None => self.finish("previous", b's'),
             Some(p) => self.process(&p),
@@ -155,7 +156,7 @@ impl LogDir {
     /// logsink appends to it instead of saving it as `.u`.
     pub fn close(&mut self) {
         let name = self.spec.path.clone();
-        if !self.resume() {
+        if !self.resume(&[]) {
             if let Some(d) = &self.dropping {
                 let what = format!(
                     "discarded {} lines: unable to write {name}/current",
