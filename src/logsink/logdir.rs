@@ -98,11 +98,14 @@ fn count_lines(b: &[u8]) -> u64 {
     b.iter().filter(|&&c| c == b'\n').count() as u64
 }
 
-/// The first newline in `b`, by the C library's vectorised memchr.
+/// The first newline in `b`, by the memchr crate's vectorised search.
 pub fn find_newline(b: &[u8]) -> Option<usize> {
-    // SAFETY: memchr reads at most b.len() bytes of b.
-    let p = unsafe { libc::memchr(b.as_ptr().cast(), b'\n' as i32, b.len()) };
-    (!p.is_null()).then(|| p as usize - b.as_ptr() as usize)
+    memchr::memchr(b'\n', b)
+}
+
+/// The last newline in `b`.
+pub fn find_last_newline(b: &[u8]) -> Option<usize> {
+    memchr::memrchr(b'\n', b)
 }
 
 impl LogDir {
@@ -356,7 +359,7 @@ impl LogDir {
     }
 
     fn wrote(&mut self, b: &[u8]) {
-        if let Some(i) = b.iter().rposition(|&c| c == b'\n') {
+        if let Some(i) = find_last_newline(b) {
             self.line_start = self.bytes + i as u64 + 1;
         }
         self.bytes += b.len() as u64;

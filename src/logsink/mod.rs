@@ -18,7 +18,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 use input::{Fill, Input};
-use logdir::{LogDir, PAUSE, find_newline};
+use logdir::{LogDir, PAUSE, find_last_newline, find_newline};
 use script::{Action, Script, Stamp};
 
 /// The name in every message.
@@ -283,13 +283,7 @@ impl Sink {
 
     /// Without stamps or selection: whole lines straight from `buf`.
     fn feed_fast(&mut self, data: &[u8], eof: bool) -> usize {
-        // SAFETY: memrchr reads at most data.len() bytes of data.
-        let p = unsafe { libc::memrchr(data.as_ptr().cast(), b'\n' as i32, data.len()) };
-        let mut cut = if p.is_null() {
-            0
-        } else {
-            p as usize - data.as_ptr() as usize + 1
-        };
+        let mut cut = find_last_newline(data).map_or(0, |i| i + 1);
         // A line as long as half of what one read can bring goes out in
         // pieces: the reads must see more than the line's head.
         if cut == 0 && (data.len() >= self.long || eof) {
