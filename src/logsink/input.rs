@@ -62,8 +62,7 @@ impl Input {
         Input {
             stdin,
             peek,
-            // One more for the newline that completes a final partial line.
-            buf: vec![0; block + 1],
+            buf: vec![0; block],
             pending: 0,
             room,
         }
@@ -87,15 +86,6 @@ impl Input {
 
     /// The unconsumed bytes seen so far.
     pub fn data(&self) -> &[u8] {
-        &self.buf[..self.pending]
-    }
-
-    /// At end of input: the pending bytes, a partial last line completed.
-    pub fn last(&mut self) -> &[u8] {
-        if self.pending > 0 && self.buf[self.pending - 1] != b'\n' {
-            self.buf[self.pending] = b'\n';
-            return &self.buf[..self.pending + 1];
-        }
         &self.buf[..self.pending]
     }
 

@@ -6,6 +6,8 @@
 //! then retried every second, and the caller (the line loop) waits, so the
 //! pipe fills and the service blocks instead of losing lines.
 
+mod rotation;
+
 use super::PROG;
 use super::gzip;
 use super::script::{DirSpec, Stamp};
@@ -33,41 +35,43 @@ const RESUME: usize = 1024;
 /// run while logging goes on instead of all in the fsync at rotation.
 const WRITEBACK: u64 = 1 << 20;
 
-pub(super) const APPEND: i32 = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
+const APPEND: i32 = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
 
 /// Lines being discarded under `b` while writing fails.
-pub(super) struct Dropping {
-    pub(super) lines: u64,
+struct Dropping {
+    lines: u64,
     /// The bytes discarded last end inside a line: writing resumes only
     /// after its end, so that no line is stored in part.
-    pub(super) mid_line: bool,
+    mid_line: bool,
 }
 
 /// An open, locked log directory.
 pub struct LogDir {
-    pub(super) spec: DirSpec,
-    pub(super) stamp: Stamp,
-    pub(super) dir: Dir,
-    pub(super) _lock: Fd,
-    pub(super) current: Fd,
-    pub(super) bytes: u64,
+    spec: DirSpec,
+    stamp: Stamp,
+    dir: Dir,
+    _lock: Fd,
+    current: Fd,
+    bytes: u64,
     /// Bytes of `current` whose writing to disk was started.
-    pub(super) kicked: u64,
+    kicked: u64,
     /// Monotonic time of the first byte in `current`, for `a`.
-    pub(super) born: Option<Duration>,
+    born: Option<Duration>,
     /// An outage was reported and has not ended yet: report it once.
-    pub(super) trouble: bool,
-    pub(super) failing_since: Option<Duration>,
+    trouble: bool,
+    failing_since: Option<Duration>,
     /// The last byte stored was not a newline.
-    pub(super) mid_line: bool,
+    mid_line: bool,
     /// Where the last line stored begins in `current`: under `b`, a line
     /// the disk cut is cut back to here.
-    pub(super) line_start: u64,
-    pub(super) dropping: Option<Dropping>,
+    line_start: u64,
+    /// SIGALRM or `a` asked for a rotation, done at the next line boundary.
+    rotation_due: bool,
+    dropping: Option<Dropping>,
 }
 
 /// Retries `op` every PAUSE until it works, warning once per outage.
-pub(super) fn persist<T>(
+fn persist<T>(
     trouble: &mut bool,
     what: impl Fn() -> String,
     mut op: impl FnMut() -> sys::Result<T>,
@@ -83,7 +87,7 @@ pub(super) fn persist<T>(
     }
 }
 
-pub(super) fn warn_once(trouble: &mut bool, what: &dyn Fn() -> String, e: Errno) {
+fn warn_once(trouble: &mut bool, what: &dyn Fn() -> String, e: Errno) {
     if !*trouble {
         let err = Error::Sys {
             doing: what(),
@@ -140,6 +144,7 @@ impl LogDir {
             failing_since: None,
             mid_line: false,
             line_start: 0,
+            rotation_due: false,
             dropping: None,
         };
         if let Some(size) = clean {
@@ -205,19 +210,29 @@ impl LogDir {
         Ok(())
     }
 
-    /// The directory as named in the script.
-    pub fn name(&self) -> &Path {
-        &self.spec.path
-    }
-
-    /// Bytes in `current`.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
     /// When `current` is due for rotation by age (monotonic), if ever.
     pub fn due(&self) -> Option<Duration> {
+        if self.rotation_due {
+            // Done at the next newline stored: nothing to wait for.
+            return None;
+        }
         Some(self.born? + self.spec.max_age?)
+    }
+
+    /// Rotates a non-empty `current` at its next line boundary (now, or
+    /// after the next newline stored) when `asked` (SIGALRM) or when `a`
+    /// makes it due by `now`. The one place besides `write`'s size check
+    /// that decides a rotation.
+    pub fn rotate_if_due(&mut self, now: Duration, asked: bool) {
+        if self.bytes > 0 && (asked || self.due().is_some_and(|t| t <= now)) {
+            self.rotation_due = true;
+        }
+        if self.rotation_due && !self.mid_line {
+            if self.bytes > 0 {
+                self.rotate();
+            }
+            self.rotation_due = false;
+        }
     }
 
     /// Stores `data` (any bytes, whole lines or not) in `current`,
@@ -248,7 +263,7 @@ impl LogDir {
             let (chunk, rest) = data.split_at(n);
             self.store(chunk);
             data = rest;
-            if self.bytes >= limit && chunk.last() == Some(&b'\n') {
+            if (self.bytes >= limit || self.rotation_due) && chunk.last() == Some(&b'\n') {
                 self.rotate();
             }
         }
@@ -381,7 +396,7 @@ impl LogDir {
     /// True when that worked, and writing goes on. A failing write(2)
     /// costs little, so it is tried for every block: no line is dropped
     /// once space is back.
-    pub(super) fn resume(&mut self, next: &[u8]) -> bool {
+    fn resume(&mut self, next: &[u8]) -> bool {
         let Some(d) = &self.dropping else {
             return true;
         };
