@@ -572,12 +572,16 @@ fn sigkill_at_any_instant_loses_no_line() {
         }
     });
     let script = ["s16777215", "n1000", "./main"];
-    let start = |r: &std::io::PipeReader| {
-        let mut cmd = Command::new(bin("logsink"));
-        cmd.args(script).current_dir(&s.path);
-        cmd.stdin(Stdio::from(r.try_clone().unwrap()));
-        cmd.stderr(fs::File::create(s.join("err")).unwrap());
-        cmd.spawn().unwrap()
+    // Killed by pid when dropped, like every Logger.
+    let start = |r: &std::io::PipeReader| Logger {
+        child: Command::new(bin("logsink"))
+            .args(script)
+            .current_dir(&s.path)
+            .stdin(Stdio::from(r.try_clone().unwrap()))
+            .stderr(fs::File::create(s.join("err")).unwrap())
+            .spawn()
+            .unwrap(),
+        err: s.join("err"),
     };
     // The test holds the read end, as scan does: what a killed logsink
     // did not take waits in the pipe for the next one.
@@ -587,18 +591,12 @@ fn sigkill_at_any_instant_loses_no_line() {
         wait_for("more lines stored", || {
             (stored_len(&main) > before + 100_000).then_some(())
         });
-        kill(l.id() as i32, libc::SIGKILL);
-        l.wait().unwrap();
+        kill(l.pid(), libc::SIGKILL);
+        l.wait();
     }
     let mut l = start(&reader);
     w.join().unwrap();
-    let code = wait_for("logsink to reach the end", || l.try_wait().unwrap());
-    assert_eq!(
-        code.code(),
-        Some(0),
-        "{}",
-        fs::read_to_string(s.join("err")).unwrap()
-    );
+    assert_eq!(l.wait(), 0, "{}", l.stderr());
     let all = stored(&main);
     let mut seen = vec![false; lines];
     for line in all.split(|&c| c == b'\n') {
