@@ -616,8 +616,8 @@ fn sigkill_at_any_instant_loses_no_line() {
     );
 }
 
-/// A small tmpfs mounted in a scratch dir, unmounted on drop; None (with a
-/// visible message) where mounting is not allowed.
+/// A small tmpfs mounted in a scratch dir, unmounted on drop; the test
+/// fails where mounting is not allowed.
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
