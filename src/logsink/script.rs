@@ -115,6 +115,18 @@ fn seconds(arg: &[u8], takes: &str) -> Result<Duration, Error> {
     }
 }
 
+/// Parses logsink's command line: as `parse`, but no script at all is a
+/// usage error (multilog reads and discards its input then; a drop-in
+/// multilog calls `parse`).
+pub fn parse_required(args: &[&[u8]]) -> Result<Script, Error> {
+    if args.is_empty() {
+        return Err(bad(format_args!(
+            "no action: give at least one, such as ./main"
+        )));
+    }
+    parse(args)
+}
+
 /// Parses the script; `s` and `n` values out of range are clamped as
 /// multilog clamps them, anything it would silently ignore is an error.
 pub fn parse(args: &[&[u8]]) -> Result<Script, Error> {
@@ -134,11 +146,6 @@ pub fn parse(args: &[&[u8]]) -> Result<Script, Error> {
         max_age: None,
         block_limit: None,
     };
-    if args.is_empty() {
-        return Err(bad(format_args!(
-            "no action: give at least one, such as ./main"
-        )));
-    }
     for (i, &arg) in args.iter().enumerate() {
         let Some(&first) = arg.first() else {
             return Err(bad(format_args!(
@@ -274,11 +281,12 @@ mod tests {
             &["a0", "./a"],
             &["l10", "./a"],
             &[""],
-            &[],
             &["t", "main"],
         ] {
             assert!(matches!(p(bad), Err(Error::Usage(_))), "{bad:?}");
         }
+        assert!(matches!(parse_required(&[]), Err(Error::Usage(_))));
+        assert_eq!(parse(&[]).unwrap().dirs, []);
     }
 
     proptest! {
