@@ -531,6 +531,71 @@ fn after_sigkill_a_restart_keeps_every_line() {
 }
 
 #[test]
+fn under_scan_a_sigkilled_logger_loses_no_line() {
+    let s = Scratch::new("ls-scan-kill9");
+    let dir = s.join("service");
+    let web = dir.join("web");
+    let lines = 300_000;
+    let tail = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    // seq's stdio writes 4 KiB blocks, so the pipe nearly always ends
+    // inside a line, as a real service's does; in batches, so that the
+    // kills below fall while lines still come.
+    script(
+        web.join("run"),
+        &format!(
+            "for b in $(seq 0 29); do
+               seq -f '%09g {tail}' $((b*10000)) $((b*10000+9999))
+               sleep 0.05
+             done
+             exec sleep 1000"
+        ),
+    );
+    script(
+        web.join("log/run"),
+        &format!("exec {} s16777215 n1000 ./main", bin("logsink").display()),
+    );
+    let _tree = Tree::scan(&dir);
+    let main = web.join("log/main");
+    let mut killed = 0;
+    for _ in 0..5 {
+        let logger = wait_for("the logger to be up", || {
+            let p = status_pid(&web.join("log"));
+            (p != 0 && p != killed).then_some(p)
+        });
+        let before = stored_len(&main);
+        wait_for("more lines stored", || {
+            (stored_len(&main) > before + 100_000).then_some(())
+        });
+        kill(logger, libc::SIGKILL);
+        killed = logger;
+        // Restarted now, not after supervise's back-off for short runs.
+        wait_for("the logger to be gone", || (!alive(logger)).then_some(()));
+        call("svc", &["-u", web.join("log").to_str().unwrap()], &s.path);
+    }
+    // The last line stored means the writer is done: nothing more comes.
+    let last = format!("{:09} {tail}\n", lines - 1);
+    wait_for("the last line stored", || {
+        stored(&main).ends_with(last.as_bytes()).then_some(())
+    });
+    let mut seen = vec![false; lines];
+    for line in stored(&main).split(|&c| c == b'\n') {
+        let n = line
+            .get(..9)
+            .and_then(|d| std::str::from_utf8(d).ok()?.parse::<usize>().ok());
+        if let Some(n) = n.filter(|&n| n < lines) {
+            seen[n] = true;
+        }
+    }
+    let lost: Vec<usize> = (0..lines).filter(|&n| !seen[n]).collect();
+    assert!(
+        lost.is_empty(),
+        "{} lines lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+}
+
+#[test]
 fn a_file_on_stdin_is_read_plainly() {
     let s = Scratch::new("ls-file");
     let input = numbered(0, 20_000, 60);
