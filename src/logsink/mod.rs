@@ -162,7 +162,16 @@ impl Sink {
                         break Ok(());
                     }
                 }
-                Ok(Fill::Same) => idle = Some(idle.map_or(IDLE, |d| (d * 2).min(IDLE_MAX))),
+                // Only a partial line keeps the input readable with nothing
+                // new: otherwise (EAGAIN after a wake-up) pause briefly, then
+                // wait for input again.
+                Ok(Fill::Same) if input.pending() > 0 => {
+                    idle = Some(idle.map_or(IDLE, |d| (d * 2).min(IDLE_MAX)))
+                }
+                Ok(Fill::Same) => {
+                    idle = None;
+                    sigflag::sleep(IDLE);
+                }
                 Ok(Fill::End) => {
                     let done = self.feed(input.data(), true);
                     self.finish();
