@@ -530,6 +530,23 @@ fn after_sigkill_a_restart_keeps_every_line() {
     assert_eq!(u.len(), 1, "the interrupted current is kept as .u");
 }
 
+/// Fails unless every number below `lines` starts some line stored in
+/// `log` (repeats allowed: at least once).
+fn assert_every_number_stored(log: &Path, lines: usize) {
+    let mut seen = vec![false; lines];
+    for line in stored(log).split(|&c| c == b'\n') {
+        let n = line
+            .get(..9)
+            .and_then(|d| std::str::from_utf8(d).ok()?.parse::<usize>().ok());
+        if let Some(n) = n.filter(|&n| n < lines) {
+            seen[n] = true;
+        }
+    }
+    let lost: Vec<usize> = (0..lines).filter(|&n| !seen[n]).collect();
+    let first: Vec<&usize> = lost.iter().take(10).collect();
+    assert!(lost.is_empty(), "{} lines lost: {first:?}", lost.len());
+}
+
 #[test]
 fn under_scan_a_sigkilled_logger_loses_no_line() {
     let s = Scratch::new("ls-scan-kill9");
@@ -577,22 +594,7 @@ fn under_scan_a_sigkilled_logger_loses_no_line() {
     wait_for("the last line stored", || {
         stored(&main).ends_with(last.as_bytes()).then_some(())
     });
-    let mut seen = vec![false; lines];
-    for line in stored(&main).split(|&c| c == b'\n') {
-        let n = line
-            .get(..9)
-            .and_then(|d| std::str::from_utf8(d).ok()?.parse::<usize>().ok());
-        if let Some(n) = n.filter(|&n| n < lines) {
-            seen[n] = true;
-        }
-    }
-    let lost: Vec<usize> = (0..lines).filter(|&n| !seen[n]).collect();
-    assert!(
-        lost.is_empty(),
-        "{} lines lost: {:?}",
-        lost.len(),
-        &lost[..lost.len().min(10)]
-    );
+    assert_every_number_stored(&main, lines);
 }
 
 #[test]
@@ -662,23 +664,7 @@ fn sigkill_at_any_instant_loses_no_line() {
     let mut l = start(&reader);
     w.join().unwrap();
     assert_eq!(l.wait(), 0, "{}", l.stderr());
-    let all = stored(&main);
-    let mut seen = vec![false; lines];
-    for line in all.split(|&c| c == b'\n') {
-        let n = line
-            .get(..9)
-            .and_then(|d| std::str::from_utf8(d).ok()?.parse::<usize>().ok());
-        if let Some(n) = n.filter(|&n| n < lines) {
-            seen[n] = true;
-        }
-    }
-    let missing: Vec<usize> = (0..lines).filter(|&n| !seen[n]).collect();
-    assert!(
-        missing.is_empty(),
-        "{} lines lost: {:?}",
-        missing.len(),
-        &missing[..missing.len().min(10)]
-    );
+    assert_every_number_stored(&main, lines);
 }
 
 /// A small tmpfs mounted in a scratch dir, unmounted on drop; the test
