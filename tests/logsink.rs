@@ -175,8 +175,47 @@ fn long_lines_pass_through_whole() {
     let mut input = b"short\n".to_vec();
     input.extend(std::iter::repeat_n(b'y', 1_000_000));
     input.extend_from_slice(b"\nend\n");
-    assert_eq!(feed(&s.path, &["t", "s4096", "./main"], &input).0, 0);
+    // n1000: the long line now fills some 250 files of s4096.
+    assert_eq!(
+        feed(&s.path, &["t", "s4096", "n1000", "./main"], &input).0,
+        0
+    );
     assert_eq!(unstamped(&stored(&s.join("main")), 26), input);
+}
+
+/// The size of each file of a log dir, oldest first, `current` last.
+fn file_sizes(dir: &Path) -> Vec<u64> {
+    let mut files = old_files(dir);
+    files.push(dir.join("current"));
+    files
+        .iter()
+        .map(|f| fs::metadata(f).unwrap().len())
+        .collect()
+}
+
+#[test]
+fn a_line_longer_than_s_is_split_across_files_as_multilog_does() {
+    let s = Scratch::new("ls-split");
+    let mut input = Vec::new();
+    for (c, n) in [
+        (b'a', 10),
+        (b'B', 6000),
+        (b'c', 3000),
+        (b'D', 9000),
+        (b'e', 10),
+    ] {
+        input.extend(std::iter::repeat_n(c, n));
+        input.push(b'\n');
+    }
+    let (code, err) = feed(&s.path, &["s4096", "n100", "./main"], &input);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let (mcode, merr) = multilog(&s.path, &["s4096", "n100", "./multi"], &input);
+    assert_eq!((mcode, merr.as_str()), (0, ""));
+    let (ours, theirs) = (s.join("main"), s.join("multi"));
+    assert_eq!(file_sizes(&ours), file_sizes(&theirs));
+    assert_eq!(file_sizes(&ours), [4096, 4096, 4096, 4096, 1641]);
+    assert_eq!(stored(&ours), input);
+    assert_eq!(stored(&theirs), input);
 }
 
 #[test]
@@ -375,14 +414,45 @@ fn a_second_logsink_on_the_same_dir_exits_111_without_reading() {
 #[test]
 fn usage_errors_exit_100() {
     let s = Scratch::new("ls-usage");
-    let (code, _, err) = call("logsink", &["./a", "t"], &s.path);
-    assert_eq!(code, 100);
-    assert_eq!(
-        err,
-        "logsink: fatal: t must be the first action\nlogsink: usage: logsink script\n"
-    );
-    assert_eq!(call("logsink", &["sbig", "./a"], &s.path).0, 100);
+    let usage = "logsink: usage: logsink script\n";
+    for (script, why) in [
+        (
+            &["./a", "t"][..],
+            "action t comes too late: t and T stamp every line, so they come first",
+        ),
+        (
+            &["t", "main"],
+            "action main is unknown: a directory action starts with . or /",
+        ),
+        (
+            &["t", "logs"],
+            "action logs is unknown: l takes a line length of 1000 bytes or more, \
+             as in l4096; a directory action starts with . or /",
+        ),
+        (
+            &["sbig", "./a"],
+            "action sbig is unknown: s takes a size in bytes, as in s99999; \
+             a directory action starts with . or /",
+        ),
+    ] {
+        let (code, _, err) = call("logsink", script, &s.path);
+        let want = format!("logsink: fatal: unable to parse script: {why}\n{usage}");
+        assert_eq!((code, err), (100, want), "{script:?}");
+    }
     assert!(!s.join("a").exists());
+}
+
+#[test]
+fn no_script_is_a_usage_error_without_reading_stdin() {
+    let s = Scratch::new("ls-noscript");
+    // stdin stays an open pipe: a logsink that read it would never end.
+    let mut l = Logger::start(&s.path, &[]);
+    assert_eq!(l.wait(), 100);
+    assert_eq!(
+        l.stderr(),
+        "logsink: fatal: unable to parse script: no action: give at least one, \
+         such as ./main\nlogsink: usage: logsink script\n"
+    );
 }
 
 #[test]
@@ -460,8 +530,145 @@ fn after_sigkill_a_restart_keeps_every_line() {
     assert_eq!(u.len(), 1, "the interrupted current is kept as .u");
 }
 
-/// A small tmpfs mounted in a scratch dir, unmounted on drop; None (with a
-/// visible message) where mounting is not allowed.
+/// Fails unless every number below `lines` starts some line stored in
+/// `log` (repeats allowed: at least once).
+fn assert_every_number_stored(log: &Path, lines: usize) {
+    let mut seen = vec![false; lines];
+    for line in stored(log).split(|&c| c == b'\n') {
+        let n = line
+            .get(..9)
+            .and_then(|d| std::str::from_utf8(d).ok()?.parse::<usize>().ok());
+        if let Some(n) = n.filter(|&n| n < lines) {
+            seen[n] = true;
+        }
+    }
+    let lost: Vec<usize> = (0..lines).filter(|&n| !seen[n]).collect();
+    let first: Vec<&usize> = lost.iter().take(10).collect();
+    assert!(lost.is_empty(), "{} lines lost: {first:?}", lost.len());
+}
+
+#[test]
+fn under_scan_a_sigkilled_logger_loses_no_line() {
+    let s = Scratch::new("ls-scan-kill9");
+    let dir = s.join("service");
+    let web = dir.join("web");
+    let lines = 300_000;
+    let tail = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    // seq's stdio writes 4 KiB blocks, so the pipe nearly always ends
+    // inside a line, as a real service's does; in batches, so that the
+    // kills below fall while lines still come.
+    script(
+        web.join("run"),
+        &format!(
+            "for b in $(seq 0 29); do
+               seq -f '%09g {tail}' $((b*10000)) $((b*10000+9999))
+               sleep 0.05
+             done
+             exec sleep 1000"
+        ),
+    );
+    script(
+        web.join("log/run"),
+        &format!("exec {} s16777215 n1000 ./main", bin("logsink").display()),
+    );
+    let _tree = Tree::scan(&dir);
+    let main = web.join("log/main");
+    let mut killed = 0;
+    for _ in 0..5 {
+        let logger = wait_for("the logger to be up", || {
+            let p = status_pid(&web.join("log"));
+            (p != 0 && p != killed).then_some(p)
+        });
+        let before = stored_len(&main);
+        wait_for("more lines stored", || {
+            (stored_len(&main) > before + 100_000).then_some(())
+        });
+        kill(logger, libc::SIGKILL);
+        killed = logger;
+        // Restarted now, not after supervise's back-off for short runs.
+        wait_for("the logger to be gone", || (!alive(logger)).then_some(()));
+        call("svc", &["-u", web.join("log").to_str().unwrap()], &s.path);
+    }
+    // The last line stored means the writer is done: nothing more comes.
+    let last = format!("{:09} {tail}\n", lines - 1);
+    wait_for("the last line stored", || {
+        stored(&main).ends_with(last.as_bytes()).then_some(())
+    });
+    assert_every_number_stored(&main, lines);
+}
+
+#[test]
+fn a_file_on_stdin_is_read_plainly() {
+    let s = Scratch::new("ls-file");
+    let input = numbered(0, 20_000, 60);
+    fs::write(s.join("in"), &input).unwrap();
+    let out = Command::new(bin("logsink"))
+        .args(["s100000", "n1000", "./main"])
+        .current_dir(&s.path)
+        .stdin(fs::File::open(s.join("in")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(outcome(&out), (0, String::new(), String::new()));
+    assert_eq!(stored(&s.join("main")), input);
+}
+
+/// Bytes in a log dir's old files and `current`.
+fn stored_len(dir: &Path) -> u64 {
+    let mut files = old_files(dir);
+    files.push(dir.join("current"));
+    files
+        .iter()
+        .filter_map(|f| fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[test]
+fn sigkill_at_any_instant_loses_no_line() {
+    let s = Scratch::new("ls-kill9");
+    let main = s.join("main");
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let lines = 300_000;
+    let input = numbered(0, lines, 40);
+    // Odd-sized writes, so the pipe nearly always ends inside a line, and
+    // paced, so that the kills below fall while lines still come.
+    let w = std::thread::spawn(move || {
+        for chunk in input.chunks(7919) {
+            writer.write_all(chunk).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+    let script = ["s16777215", "n1000", "./main"];
+    // Killed by pid when dropped, like every Logger.
+    let start = |r: &std::io::PipeReader| Logger {
+        child: Command::new(bin("logsink"))
+            .args(script)
+            .current_dir(&s.path)
+            .stdin(Stdio::from(r.try_clone().unwrap()))
+            .stderr(fs::File::create(s.join("err")).unwrap())
+            .spawn()
+            .unwrap(),
+        err: s.join("err"),
+    };
+    // The test holds the read end, as scan does: what a killed logsink
+    // did not take waits in the pipe for the next one.
+    for _ in 0..8 {
+        let mut l = start(&reader);
+        let before = stored_len(&main);
+        wait_for("more lines stored", || {
+            (stored_len(&main) > before + 100_000).then_some(())
+        });
+        kill(l.pid(), libc::SIGKILL);
+        l.wait();
+    }
+    let mut l = start(&reader);
+    w.join().unwrap();
+    assert_eq!(l.wait(), 0, "{}", l.stderr());
+    assert_every_number_stored(&main, lines);
+}
+
+/// A small tmpfs mounted in a scratch dir, unmounted on drop; the test
+/// fails where mounting is not allowed.
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
@@ -564,12 +771,69 @@ fn never_block_discards_counts_and_says_so() {
     let kept = text.lines().filter(|l| l.ends_with("xxx")).count();
     assert!(dropped > 0);
     assert!(text.ends_with("after\n"));
-    // A line the full disk cut in two counts once as kept (its head) and
-    // once as discarded (its tail).
+    // Whole lines only: each is either kept or discarded.
+    assert_eq!(kept + dropped, 20_000);
+}
+
+/// Lines stored and lines a log and stderr say were discarded, checking
+/// that every line of `log` is whole: a numbered line, a note or `after`.
+fn kept_and_discarded(log: &Path, stderr: &str) -> (Vec<usize>, usize) {
+    let text = String::from_utf8(stored(log)).unwrap();
     assert!(
-        (20_000..=20_001).contains(&(kept + dropped)),
-        "{kept} + {dropped}"
+        text.is_empty() || text.ends_with('\n'),
+        "ends inside a line"
     );
+    let count = |rest: &str| -> usize { rest.split(' ').next().unwrap().parse().unwrap() };
+    let (mut kept, mut dropped) = (Vec::new(), 0);
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("logsink: warning: discarded ") {
+            assert!(rest.ends_with(" lines while unable to write"), "{line}");
+            dropped += count(rest);
+        } else if line != "after" {
+            let whole = line.len() == 99 && line[10..].bytes().all(|c| c == b'x');
+            assert!(whole, "a line stored in part: {line:?}");
+            kept.push(line[..9].parse().unwrap());
+        }
+    }
+    for line in stderr.lines() {
+        if let Some(rest) = line.strip_prefix("logsink: warning: discarded ") {
+            dropped += count(rest);
+        }
+    }
+    (kept, dropped)
+}
+
+#[test]
+fn drop_mode_stores_whole_lines_and_says_in_the_log_how_many_went() {
+    let s = Scratch::new("ls-drop-whole");
+    let fs_ = Tmpfs::mount(&s.join("mnt"), "4m");
+    let filler = fs_.fill(16 * 1024);
+    let log = s.join("mnt/log");
+    let script = ["b1", "n1000", "./mnt/log"];
+    // Input ends while the disk is still full.
+    let (code, err1) = feed(&s.path, &script, &numbered(0, 20_000, 100));
+    assert_eq!(code, 0);
+    // The count is in the log if a note still fits, else on stderr.
+    let (kept, dropped) = kept_and_discarded(&log, &err1);
+    assert_eq!(kept.len() + dropped, 20_000, "{err1}");
+    // Then writing resumes while the lines come.
+    let mut l = Logger::start(&s.path, &script);
+    l.stdin().write_all(&numbered(20_000, 20_000, 100)).unwrap();
+    fs::remove_file(filler).unwrap();
+    l.stdin().write_all(b"after\n").unwrap();
+    assert_eq!(l.finish(), 0);
+    let err = err1 + &l.stderr();
+    let (mut kept, dropped) = kept_and_discarded(&log, &err);
+    assert_eq!(kept.len() + dropped, 40_000, "{err}");
+    let text = String::from_utf8(stored(&log)).unwrap();
+    assert!(text.ends_with("after\n"));
+    assert!(
+        text.contains(" lines while unable to write\n"),
+        "no note in the log"
+    );
+    let n = kept.len();
+    kept.dedup();
+    assert_eq!(kept.len(), n, "a line stored twice");
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn run(args: Args) -> i32 {
     // The script is multilog's: every argument is an action, including
     // ones that start with '-', so there is no option parsing.
     let actions: alloc::vec::Vec<&[u8]> = args.iter().map(|a| a.to_bytes()).collect();
-    let script = script::parse(&actions).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
+    let script = script::parse_required(&actions).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
     match logsink::run(script) {
         Ok(()) => 0,
         Err(e) => die::fatal(PROG, &e),

@@ -80,21 +80,51 @@ impl Script {
     }
 }
 
-fn number(arg: &[u8], what: &str) -> Result<u64, Error> {
+/// The directory hint: most mistaken actions are directory names that
+/// start with a letter that is an action.
+const DIR_RULE: &str = "a directory action starts with . or /";
+
+fn bad(why: core::fmt::Arguments) -> Error {
+    Error::Usage(format!("unable to parse script: {why}"))
+}
+
+fn shown(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+/// The number after the action letter; `takes` says what the letter wants.
+fn number(arg: &[u8], takes: &str) -> Result<u64, Error> {
     let text = core::str::from_utf8(&arg[1..]).unwrap_or("");
     text.parse::<u64>().map_err(|_| {
-        Error::Usage(format!(
-            "{what} in {} is not a number",
-            String::from_utf8_lossy(arg)
+        bad(format_args!(
+            "action {} is unknown: {} takes {takes}; {DIR_RULE}",
+            shown(arg),
+            arg[0] as char
         ))
     })
 }
 
-fn seconds(arg: &[u8], what: &str) -> Result<Duration, Error> {
-    match number(arg, what)? {
-        0 => Err(Error::Usage(format!("{what} must be at least 1 second"))),
+fn seconds(arg: &[u8], takes: &str) -> Result<Duration, Error> {
+    match number(arg, takes)? {
+        0 => Err(bad(format_args!(
+            "action {} is out of range: {} takes {takes}",
+            shown(arg),
+            arg[0] as char
+        ))),
         n => Ok(Duration::from_secs(n)),
     }
+}
+
+/// Parses logsink's command line: as `parse`, but no script at all is a
+/// usage error (multilog reads and discards its input then; a drop-in
+/// multilog calls `parse`).
+pub fn parse_required(args: &[&[u8]]) -> Result<Script, Error> {
+    if args.is_empty() {
+        return Err(bad(format_args!(
+            "no action: give at least one, such as ./main"
+        )));
+    }
+    parse(args)
 }
 
 /// Parses the script; `s` and `n` values out of range are clamped as
@@ -118,13 +148,15 @@ pub fn parse(args: &[&[u8]]) -> Result<Script, Error> {
     };
     for (i, &arg) in args.iter().enumerate() {
         let Some(&first) = arg.first() else {
-            return Err(Error::Usage("empty action".into()));
+            return Err(bad(format_args!(
+                "an action is empty: each argument is one action"
+            )));
         };
         match first {
             b't' | b'T' if arg.len() == 1 => {
                 if i != 0 {
-                    return Err(Error::Usage(format!(
-                        "{} must be the first action",
+                    return Err(bad(format_args!(
+                        "action {} comes too late: t and T stamp every line, so they come first",
                         first as char
                     )));
                 }
@@ -134,16 +166,24 @@ pub fn parse(args: &[&[u8]]) -> Result<Script, Error> {
                     Stamp::Iso
                 };
             }
-            b's' => spec.size = number(arg, "size")?.clamp(MIN_SIZE, MAX_SIZE),
-            b'n' => spec.num = number(arg, "number of files")?.clamp(2, 1 << 20) as usize,
+            b's' => {
+                spec.size = number(arg, "a size in bytes, as in s99999")?.clamp(MIN_SIZE, MAX_SIZE)
+            }
+            b'n' => {
+                spec.num = number(arg, "a number of files, as in n10")?.clamp(2, 1 << 20) as usize
+            }
             b'!' => spec.processor = Some(arg[1..].to_vec()),
             b'z' if arg.len() == 1 => spec.gzip = true,
-            b'a' => spec.max_age = Some(seconds(arg, "age")?),
-            b'b' => spec.block_limit = Some(seconds(arg, "blocking limit")?),
+            b'a' => spec.max_age = Some(seconds(arg, "an age of 1 second or more, as in a3600")?),
+            b'b' => spec.block_limit = Some(seconds(arg, "1 second or more, as in b10")?),
             b'l' => {
-                let n = number(arg, "line length")?;
+                let takes = "a line length of 1000 bytes or more, as in l4096";
+                let n = number(arg, takes)?;
                 if n < 1000 {
-                    return Err(Error::Usage("line length must be at least 1000".into()));
+                    return Err(bad(format_args!(
+                        "action {} is out of range: l takes {takes}",
+                        shown(arg)
+                    )));
                 }
                 script.max_line = Some(n as usize);
             }
@@ -164,9 +204,9 @@ pub fn parse(args: &[&[u8]]) -> Result<Script, Error> {
                 });
             }
             _ => {
-                return Err(Error::Usage(format!(
-                    "unknown action {}",
-                    String::from_utf8_lossy(arg)
+                return Err(bad(format_args!(
+                    "action {} is unknown: {DIR_RULE}",
+                    shown(arg)
                 )));
             }
         }
@@ -241,9 +281,12 @@ mod tests {
             &["a0", "./a"],
             &["l10", "./a"],
             &[""],
+            &["t", "main"],
         ] {
             assert!(matches!(p(bad), Err(Error::Usage(_))), "{bad:?}");
         }
+        assert!(matches!(parse_required(&[]), Err(Error::Usage(_))));
+        assert_eq!(parse(&[]).unwrap().dirs, []);
     }
 
     proptest! {

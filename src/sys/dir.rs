@@ -103,6 +103,12 @@ pub fn fchmod(fd: &Fd, mode: u32) -> Result<()> {
     retry(|| check(unsafe { libc::fchmod(fd.raw(), mode) })).map(drop)
 }
 
+/// ftruncate(2): cuts the file open on `fd` back to `len` bytes.
+pub fn truncate(fd: &Fd, len: u64) -> Result<()> {
+    // SAFETY: plain integers; no memory is touched.
+    retry(|| check(unsafe { libc::ftruncate(fd.raw(), len as libc::off_t) })).map(drop)
+}
+
 /// A copy of `fd` numbered at least `min`, close-on-exec: lets a child's
 /// fds 0..5 be filled in any order without one copy clobbering another.
 pub fn dup_above(fd: &Fd, min: c_int) -> Result<Fd> {

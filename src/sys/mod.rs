@@ -14,6 +14,7 @@ pub mod fs;
 pub mod inotify;
 pub mod limits;
 pub mod path;
+pub mod pipe;
 pub mod poll;
 pub mod process;
 pub mod program;

@@ -6,13 +6,15 @@
 //! then retried every second, and the caller (the line loop) waits, so the
 //! pipe fills and the service blocks instead of losing lines.
 
+mod rotation;
+
 use super::PROG;
 use super::gzip;
 use super::script::{DirSpec, Stamp};
 use super::stamp;
 use crate::die;
 use crate::error::{Doing, Error, Reason};
-use crate::sys::dir::{Dir, fchmod, links, start_writeback};
+use crate::sys::dir::{Dir, fchmod, links, start_writeback, truncate};
 use crate::sys::{self, Errno, Fd, Path, fs, sigflag, time};
 use alloc::format;
 use alloc::string::String;
@@ -25,39 +27,51 @@ pub const PAUSE: Duration = Duration::from_secs(1);
 /// rotate once `current` is within this many bytes of `s`, at a newline.
 const SLACK: u64 = 2000;
 
+/// Under `b`, at most this much of the line after the note goes out with
+/// it, so that the two fit in the smallest `s`.
+const RESUME: usize = 1024;
+
 /// Disk writes of `current` are started every this many bytes, so they
 /// run while logging goes on instead of all in the fsync at rotation.
 const WRITEBACK: u64 = 1 << 20;
 
-pub(super) const APPEND: i32 = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
+const APPEND: i32 = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
 
 /// Lines being discarded under `b` while writing fails.
-pub(super) struct Dropping {
-    pub(super) lines: u64,
+struct Dropping {
+    lines: u64,
+    /// The bytes discarded last end inside a line: writing resumes only
+    /// after its end, so that no line is stored in part.
+    mid_line: bool,
 }
 
 /// An open, locked log directory.
 pub struct LogDir {
-    pub(super) spec: DirSpec,
-    pub(super) stamp: Stamp,
-    pub(super) dir: Dir,
-    pub(super) _lock: Fd,
-    pub(super) current: Fd,
-    pub(super) bytes: u64,
+    spec: DirSpec,
+    stamp: Stamp,
+    dir: Dir,
+    _lock: Fd,
+    current: Fd,
+    bytes: u64,
     /// Bytes of `current` whose writing to disk was started.
-    pub(super) kicked: u64,
+    kicked: u64,
     /// Monotonic time of the first byte in `current`, for `a`.
-    pub(super) born: Option<Duration>,
+    born: Option<Duration>,
     /// An outage was reported and has not ended yet: report it once.
-    pub(super) trouble: bool,
-    pub(super) failing_since: Option<Duration>,
+    trouble: bool,
+    failing_since: Option<Duration>,
     /// The last byte stored was not a newline.
-    pub(super) mid_line: bool,
-    pub(super) dropping: Option<Dropping>,
+    mid_line: bool,
+    /// Where the last line stored begins in `current`: under `b`, a line
+    /// the disk cut is cut back to here.
+    line_start: u64,
+    /// SIGALRM or `a` asked for a rotation, done at the next line boundary.
+    rotation_due: bool,
+    dropping: Option<Dropping>,
 }
 
 /// Retries `op` every PAUSE until it works, warning once per outage.
-pub(super) fn persist<T>(
+fn persist<T>(
     trouble: &mut bool,
     what: impl Fn() -> String,
     mut op: impl FnMut() -> sys::Result<T>,
@@ -73,7 +87,7 @@ pub(super) fn persist<T>(
     }
 }
 
-pub(super) fn warn_once(trouble: &mut bool, what: &dyn Fn() -> String, e: Errno) {
+fn warn_once(trouble: &mut bool, what: &dyn Fn() -> String, e: Errno) {
     if !*trouble {
         let err = Error::Sys {
             doing: what(),
@@ -88,11 +102,14 @@ fn count_lines(b: &[u8]) -> u64 {
     b.iter().filter(|&&c| c == b'\n').count() as u64
 }
 
-/// The first newline in `b`, by the C library's vectorised memchr.
+/// The first newline in `b`, by the memchr crate's vectorised search.
 pub fn find_newline(b: &[u8]) -> Option<usize> {
-    // SAFETY: memchr reads at most b.len() bytes of b.
-    let p = unsafe { libc::memchr(b.as_ptr().cast(), b'\n' as i32, b.len()) };
-    (!p.is_null()).then(|| p as usize - b.as_ptr() as usize)
+    memchr::memchr(b'\n', b)
+}
+
+/// The last newline in `b`.
+pub fn find_last_newline(b: &[u8]) -> Option<usize> {
+    memchr::memrchr(b'\n', b)
 }
 
 impl LogDir {
@@ -126,11 +143,15 @@ impl LogDir {
             trouble: false,
             failing_since: None,
             mid_line: false,
+            line_start: 0,
+            rotation_due: false,
             dropping: None,
         };
         if let Some(size) = clean {
+            // A clean end completed the last line.
             d.bytes = size;
             d.kicked = size;
+            d.line_start = size;
         } else {
             d.recover()?;
         }
@@ -189,51 +210,71 @@ impl LogDir {
         Ok(())
     }
 
-    /// The directory as named in the script.
-    pub fn name(&self) -> &Path {
-        &self.spec.path
-    }
-
-    /// Bytes in `current`.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
     /// When `current` is due for rotation by age (monotonic), if ever.
     pub fn due(&self) -> Option<Duration> {
+        if self.rotation_due {
+            // Done at the next newline stored: nothing to wait for.
+            return None;
+        }
         Some(self.born? + self.spec.max_age?)
+    }
+
+    /// Rotates a non-empty `current` at its next line boundary (now, or
+    /// after the next newline stored) when `asked` (SIGALRM) or when `a`
+    /// makes it due by `now`. The one place besides `write`'s size check
+    /// that decides a rotation.
+    pub fn rotate_if_due(&mut self, now: Duration, asked: bool) {
+        if self.bytes > 0 && (asked || self.due().is_some_and(|t| t <= now)) {
+            self.rotation_due = true;
+        }
+        if self.rotation_due && !self.mid_line {
+            if self.bytes > 0 {
+                self.rotate();
+            }
+            self.rotation_due = false;
+        }
     }
 
     /// Stores `data` (any bytes, whole lines or not) in `current`,
     /// rotating after the first newline within SLACK bytes of the size.
+    /// As multilog does, a line longer than that is cut at the size and
+    /// goes on in the next file: no file ever exceeds `s`.
     pub fn write(&mut self, mut data: &[u8]) {
-        let limit = self.spec.size - SLACK;
+        let size = self.spec.size;
+        let limit = size - SLACK;
         while !data.is_empty() {
-            let n = if self.bytes + data.len() as u64 >= limit {
+            if self.dropping.is_some() {
+                data = self.skip(data);
+                if data.is_empty() {
+                    return;
+                }
+            }
+            // multilog rotates a full file when more comes, not before.
+            if self.bytes >= size {
+                self.rotate();
+            }
+            let room = (size - self.bytes).min(data.len() as u64) as usize;
+            let n = if self.bytes + room as u64 >= limit {
                 let from = limit.saturating_sub(self.bytes + 1) as usize;
-                find_newline(&data[from..]).map_or(data.len(), |i| from + i + 1)
+                find_newline(&data[from..room]).map_or(room, |i| from + i + 1)
             } else {
-                data.len()
+                room
             };
             let (chunk, rest) = data.split_at(n);
             self.store(chunk);
             data = rest;
-            if self.bytes >= limit && chunk.last() == Some(&b'\n') {
+            if (self.bytes >= limit || self.rotation_due) && chunk.last() == Some(&b'\n') {
                 self.rotate();
             }
         }
     }
 
+    /// Writes `chunk`, waiting while that fails; under `b`, once it has
+    /// failed for that long, discards the rest of it and the line it cut.
     fn store(&mut self, mut chunk: &[u8]) {
         // Writes to a removed file succeed and vanish with it.
         if links(&self.current) == Ok(0) {
             self.reopen();
-        }
-        if self.dropping.is_some() && !self.resume() {
-            if let Some(d) = &mut self.dropping {
-                d.lines += count_lines(chunk);
-            }
-            return;
         }
         while !chunk.is_empty() {
             match self.current.write(chunk) {
@@ -245,9 +286,7 @@ impl LogDir {
                     let now = time::monotonic();
                     let since = *self.failing_since.get_or_insert(now);
                     if self.spec.block_limit.is_some_and(|b| now - since >= b) {
-                        self.dropping = Some(Dropping {
-                            lines: count_lines(chunk),
-                        });
+                        self.start_dropping(chunk);
                         return;
                     }
                     let name = &self.spec.path;
@@ -256,6 +295,50 @@ impl LogDir {
                 }
             }
         }
+    }
+
+    /// Under `b`: discards `rest` and, so that `current` never ends inside
+    /// a line, the head of the line it continues, already stored.
+    fn start_dropping(&mut self, rest: &[u8]) {
+        if self.mid_line && truncate(&self.current, self.line_start).is_ok() {
+            self.bytes = self.line_start;
+            self.kicked = self.kicked.min(self.bytes);
+            self.mid_line = false;
+        }
+        self.dropping = Some(Dropping {
+            lines: count_lines(rest),
+            mid_line: rest.last() != Some(&b'\n'),
+        });
+    }
+
+    /// Under `b`, while discarding: discards up to the next line start,
+    /// where it tries to resume. Returns what is left to write there.
+    fn skip<'a>(&mut self, mut data: &'a [u8]) -> &'a [u8] {
+        let Some(d) = &mut self.dropping else {
+            return data;
+        };
+        if d.mid_line {
+            let Some(i) = find_newline(data) else {
+                return &[];
+            };
+            d.lines += 1;
+            d.mid_line = false;
+            data = &data[i + 1..];
+        }
+        if data.is_empty() {
+            return data;
+        }
+        // The note goes out with the line after it, in one write(2): a
+        // note is stored only once a line can follow it.
+        let first = find_newline(data).map_or(data.len(), |i| i + 1).min(RESUME);
+        if self.resume(&data[..first]) {
+            return &data[first..];
+        }
+        if let Some(d) = &mut self.dropping {
+            d.lines += count_lines(data);
+            d.mid_line = data.last() != Some(&b'\n');
+        }
+        &[]
     }
 
     /// `current`, or the whole directory, was removed under us: makes
@@ -286,10 +369,14 @@ impl LogDir {
         self.kicked = self.bytes;
         self.born = (self.bytes > 0).then(time::monotonic);
         self.mid_line = false;
+        self.line_start = self.bytes;
         (self.dir, self._lock, self.current) = (dir, lock, current);
     }
 
     fn wrote(&mut self, b: &[u8]) {
+        if let Some(i) = find_last_newline(b) {
+            self.line_start = self.bytes + i as u64 + 1;
+        }
         self.bytes += b.len() as u64;
         if self.bytes - self.kicked >= WRITEBACK {
             // Only a head start for the fsync at rotation, which checks.
@@ -304,18 +391,19 @@ impl LogDir {
         }
     }
 
-    /// Under `b`: tries to store the line telling how many lines were
-    /// discarded. True when writing works again. A failing write(2) costs
-    /// little, so it is tried for every block: no line is dropped once
-    /// space is back.
-    pub(super) fn resume(&mut self) -> bool {
+    /// Under `b`, at a line start: tries to store the line telling how
+    /// many lines were discarded, followed by `next`, in one write(2).
+    /// True when that worked, and writing goes on. A failing write(2)
+    /// costs little, so it is tried for every block: no line is dropped
+    /// once space is back.
+    fn resume(&mut self, next: &[u8]) -> bool {
         let Some(d) = &self.dropping else {
             return true;
         };
-        let mut note = Vec::new();
-        if self.mid_line {
-            note.push(b'\n');
+        if d.mid_line {
+            return false;
         }
+        let mut note = Vec::new();
         let mut prefix = [0; stamp::MAX];
         let n = stamp::format(self.stamp, time::realtime(), &mut prefix);
         note.extend_from_slice(&prefix[..n]);
@@ -326,29 +414,23 @@ impl LogDir {
             )
             .as_bytes(),
         );
+        note.extend_from_slice(next);
+        // The note too keeps current within s.
+        if self.bytes + note.len() as u64 > self.spec.size {
+            self.rotate();
+        }
         match self.current.write(&note) {
-            Ok(k) => {
-                // The rest goes out now, blocking if need be.
+            Ok(k) if k == note.len() => {
                 self.dropping = None;
-                self.wrote(&note[..k]);
-                self.store_rest(&note[k..]);
+                self.wrote(&note);
                 true
             }
+            Ok(_) => {
+                // Half a note is no line: take it back, try again later.
+                let _ = truncate(&self.current, self.bytes);
+                false
+            }
             Err(_) => false,
-        }
-    }
-
-    fn store_rest(&mut self, rest: &[u8]) {
-        let name = self.spec.path.clone();
-        let mut rest = rest;
-        while !rest.is_empty() {
-            let n = persist(
-                &mut self.trouble,
-                || format!("write {name}/current"),
-                || self.current.write(rest),
-            );
-            self.bytes += n as u64;
-            rest = &rest[n..];
         }
     }
 }

@@ -2,11 +2,9 @@
 //! and renamed to `previous`, fed through the processor if there is one,
 //! saved as an old file `@TAI64N.s`, the oldest removed past `n`.
 
-use super::PROG;
-use super::gzip;
-use super::logdir::{APPEND, LogDir, PAUSE, persist, warn_once};
-use super::processor;
+use super::{APPEND, LogDir, PAUSE, persist, warn_once};
 use crate::die;
+use crate::logsink::{PROG, gzip, processor};
 use crate::sys::dir::fchmod;
 use crate::sys::{self, Errno, Path, sigflag};
 use crate::tai64::Tai64n;
@@ -15,7 +13,8 @@ use alloc::vec::Vec;
 
 impl LogDir {
     /// Finishes `current` and starts a new one (multilog's fullcurrent).
-    pub fn rotate(&mut self) {
+    /// Only LogDir decides when: see `write` and `rotate_if_due`.
+    pub(super) fn rotate(&mut self) {
         let name = self.spec.path.clone();
         self.seal_current();
         let t = &mut self.trouble;
@@ -37,6 +36,8 @@ impl LogDir {
         self.kicked = 0;
         self.born = None;
         self.mid_line = false;
+        self.line_start = 0;
+        self.rotation_due = false;
         let old = match self.spec.processor.clone() {
             None => self.finish("previous", b's'),
             Some(p) => self.process(&p),
@@ -155,7 +156,7 @@ impl LogDir {
     /// logsink appends to it instead of saving it as `.u`.
     pub fn close(&mut self) {
         let name = self.spec.path.clone();
-        if !self.resume() {
+        if !self.resume(&[]) {
             if let Some(d) = &self.dropping {
                 let what = format!(
                     "discarded {} lines: unable to write {name}/current",
