@@ -46,14 +46,25 @@ struct Io {
     notify: Option<Fd>,
     /// `NOTIFY_SOCKET=/abs/S/supervise/notify`, for run's environment.
     notify_env: CString,
+    /// Where `supervise/` is, relative to S: "." for a plain service,
+    /// `instance/K` for instance K of a pool (man/svkit.7).
+    home: Path,
+    /// The instance number K, for the programs' environment.
+    instance: Option<u32>,
 }
 
 /// Supervises the service directory `shown` until told to exit. Returns
 /// only errors met before supervision starts.
 pub fn supervise(shown: Path) -> Result<(), Error> {
+    supervise_instance(shown, None)
+}
+
+/// Supervises instance `instance` of the pool in `shown` (or, with None,
+/// the plain service `shown`) until told to exit.
+pub fn supervise_instance(shown: Path, instance: Option<u32>) -> Result<(), Error> {
     let now = clock();
-    let mut io = Io::open(shown)?;
-    let previous = status::read(&io.dir.path).ok();
+    let mut io = Io::open(shown, instance)?;
+    let previous = status::read(&io.home).ok();
     let orphan = previous.filter(|s| s.state == RunState::Run).and_then(|s| {
         let pid = orphan::find(s.pid, s.changed)?;
         // ESRCH: it died in the meantime, and there is nothing to wait for.
@@ -93,32 +104,33 @@ fn clock() -> Now {
 }
 
 impl Io {
-    fn open(shown: Path) -> Result<Io, Error> {
+    fn open(shown: Path, instance: Option<u32>) -> Result<Io, Error> {
         fs::chdir(&shown).doing(|| format!("chdir to {shown}"))?;
         let dir = ServiceDir::here(shown);
-        let show = |name: &str| dir.show(name);
-        let sup = Path::from("supervise");
+        let home = match instance {
+            Some(k) => crate::instances::make_home(&dir, k)?,
+            None => Path::from("."),
+        };
+        let at = |name: &str| within(&home, name);
+        let show = |name: &str| dir.show(&at(name).lossy());
+        let sup = at("supervise");
         fs::mkdir(&sup, 0o755).doing(|| format!("create {}", show("supervise")))?;
-        let lock = fs::open(
-            &Path::from("supervise/lock"),
-            libc::O_WRONLY | libc::O_CREAT,
-            0o600,
-        )
-        .doing(|| format!("open {}", show("supervise/lock")))?;
+        let lock = fs::open(&at("supervise/lock"), libc::O_WRONLY | libc::O_CREAT, 0o600)
+            .doing(|| format!("open {}", show("supervise/lock")))?;
         fs::lock_exclusive_now(&lock).doing(|| format!("acquire {}", show("supervise/lock")))?;
-        let control = open_fifo("supervise/control", libc::O_RDONLY, &dir)?;
-        let control_writer = open_fifo("supervise/control", libc::O_WRONLY, &dir)?;
+        let control = open_fifo(&at("supervise/control"), libc::O_RDONLY, &dir)?;
+        let control_writer = open_fifo(&at("supervise/control"), libc::O_WRONLY, &dir)?;
         let signals = Signals::catch(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGINT])
             .doing(|| "install signal handlers".to_string())?;
         // A logger that went away must not kill us with SIGPIPE.
         signal::ignore(libc::SIGPIPE);
         // Last: from now on clients see a running supervise.
-        let ok = open_fifo("supervise/ok", libc::O_RDONLY, &dir)?;
+        let ok = open_fifo(&at("supervise/ok"), libc::O_RDONLY, &dir)?;
         let name = CString::new(dir.shown.file_name()).unwrap_or_default();
         // The service may chdir: NOTIFY_SOCKET must be absolute.
         let cwd = fs::cwd().doing(|| format!("find the full name of {}", dir.shown))?;
         let mut notify_env = b"NOTIFY_SOCKET=".to_vec();
-        notify_env.extend_from_slice(cwd.join("supervise/notify").as_bytes());
+        notify_env.extend_from_slice(cwd.join(at("supervise/notify").as_bytes()).as_bytes());
         let notify_env = CString::new(notify_env).unwrap_or_default();
         Ok(Io {
             dir,
@@ -133,6 +145,8 @@ impl Io {
             ready_pipe: None,
             notify: None,
             notify_env,
+            home,
+            instance,
         })
     }
 
@@ -317,7 +331,7 @@ impl Io {
         drop(ready_w);
         // A STATUS= text of the previous run says nothing about this one.
         // (After the spawn: the new run's datagrams are read later.)
-        let _ = fs::unlink(&Path::from("supervise/message"));
+        let _ = fs::unlink(&within(&self.home, "supervise/message"));
         if pid.is_err() {
             self.ready_pipe = None;
         }
@@ -332,8 +346,8 @@ impl Io {
         if self.notify.is_some() {
             return true;
         }
-        let path = Path::from("supervise/notify");
-        let show = self.dir.show("supervise/notify");
+        let path = within(&self.home, "supervise/notify");
+        let show = self.dir.show(&path.lossy());
         let bound = socket::bind_datagram(&path)
             .and_then(|fd| {
                 let owner = fs::stat(&Path::from("notify"))?;
@@ -412,10 +426,13 @@ impl Io {
         argv.push(&path);
         argv.extend(args.iter().map(|a| a.as_c_str()));
         argv.push(&self.name);
+        let pool_env = self
+            .instance
+            .map(|k| crate::instances::environment(&self.dir, k, extra.env));
         let opts = Spawn {
             new_session: true,
             dup: extra.dup,
-            env: extra.env,
+            env: pool_env.as_deref().or(extra.env),
             pid_var: extra.pid_var,
             ..Spawn::default()
         };
@@ -468,9 +485,10 @@ impl Io {
     }
 
     fn write(&self, name: &str, bytes: &[u8]) {
-        if let Err(e) = fs::write_atomic(&Path::from(name), bytes, 0o644) {
+        let path = within(&self.home, name);
+        if let Err(e) = fs::write_atomic(&path, bytes, 0o644) {
             let e = Err::<(), _>(e)
-                .doing(|| format!("write {}", self.dir.show(name)))
+                .doing(|| format!("write {}", self.dir.show(&path.lossy())))
                 .unwrap_err();
             die::warn(PROG, &e);
         }
@@ -483,12 +501,22 @@ fn session_of(pid: i32) -> Option<i32> {
     memory::parse_stat(&text).map(|(session, _)| session)
 }
 
+/// `name` in the directory holding `supervise/`: as before for a plain
+/// service (home "."), so that its paths and messages are unchanged.
+fn within(home: &Path, name: &str) -> Path {
+    if home.as_bytes() == b"." {
+        Path::from(name)
+    } else {
+        home.join(name)
+    }
+}
+
 /// Makes (if needed) and opens a FIFO of `supervise/`, non-blocking.
-fn open_fifo(name: &str, mode: i32, dir: &ServiceDir) -> Result<Fd, Error> {
-    let path = Path::from(name);
-    fs::mkfifo(&path, 0o600).doing(|| format!("create {}", dir.show(name)))?;
+fn open_fifo(path: &Path, mode: i32, dir: &ServiceDir) -> Result<Fd, Error> {
+    let name = &path.lossy();
+    fs::mkfifo(path, 0o600).doing(|| format!("create {}", dir.show(name)))?;
     let fd =
-        fs::open(&path, mode | libc::O_NONBLOCK, 0).doing(|| format!("open {}", dir.show(name)))?;
+        fs::open(path, mode | libc::O_NONBLOCK, 0).doing(|| format!("open {}", dir.show(name)))?;
     let meta = fs::fstat(&fd).doing(|| format!("stat {}", dir.show(name)))?;
     if !meta.is_fifo() {
         return Err(Error::other(

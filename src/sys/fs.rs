@@ -131,6 +131,17 @@ pub fn mkdir(path: &Path, mode: u32) -> Result<bool> {
     }
 }
 
+/// symlink(2): `path` made a symlink holding `target`; Ok(false) when
+/// something is there already (never replaced, never followed).
+pub fn symlink(target: &Path, path: &Path) -> Result<bool> {
+    // SAFETY: both are NUL-terminated paths.
+    match check(unsafe { libc::symlink(target.as_cstr().as_ptr(), path.as_cstr().as_ptr()) }) {
+        Ok(_) => Ok(true),
+        Err(Errno::EEXIST) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// mkfifo(2) with exactly `mode`; an existing FIFO is fine.
 pub fn mkfifo(path: &Path, mode: u32) -> Result<()> {
     match check(unsafe { libc::mkfifo(path.as_cstr().as_ptr(), mode) }) {

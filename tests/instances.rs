@@ -1,0 +1,209 @@
+//! Pools: a service dir with `instances` run by scan as N instances, each
+//! with its own supervise in S/instance/K (man/svkit.7, INSTANCES).
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A run that records its instance number and pool size, then sleeps.
+const RECORDING: &str =
+    "echo \"$SVKIT_INSTANCE $SVKIT_INSTANCES\" > env.$SVKIT_INSTANCE\nexec sleep 1000";
+
+fn instance(s: &Path, k: u32) -> PathBuf {
+    s.join(format!("instance/{k}"))
+}
+
+/// The pids of instances 1..=n, once all are up.
+fn wait_pool(s: &Path, n: u32) -> Vec<i32> {
+    wait_for(&format!("{n} instances up"), || {
+        let pids: Vec<i32> = (1..=n).map(|k| status_pid(&instance(s, k))).collect();
+        pids.iter().all(|&p| p != 0 && alive(p)).then_some(pids)
+    })
+}
+
+/// Whether a supervise runs on instance k (its `ok` FIFO has a reader).
+fn supervised(s: &Path, k: u32) -> bool {
+    let ok = instance(s, k).join("supervise/ok");
+    fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(ok)
+        .is_ok()
+}
+
+use std::os::unix::fs::OpenOptionsExt;
+
+/// Writes `S/instances` the way an operator's editor would: a new file
+/// renamed over the old one.
+fn set_count(s: &Path, text: &str) {
+    let tmp = s.join(".instances.new");
+    fs::write(&tmp, text).unwrap();
+    fs::rename(&tmp, s.join("instances")).unwrap();
+}
+
+#[test]
+fn four_instances_start_each_with_its_number() {
+    let sc = Scratch::new("inst-four");
+    let dir = sc.join("service");
+    let s = dir.join("pool");
+    script(s.join("run"), RECORDING);
+    fs::write(s.join("instances"), "4\n").unwrap();
+    let tree = Tree::scan(&dir);
+    let pids = wait_pool(&s, 4);
+    let mut distinct = pids.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "{pids:?}");
+    for k in 1..=4 {
+        let env = wait_for("run to record its environment", || {
+            fs::read_to_string(s.join(format!("env.{k}"))).ok()
+        });
+        assert_eq!(env, format!("{k} 4\n"));
+    }
+    // No fifth, and S itself is no service of its own.
+    assert!(!instance(&s, 5).exists());
+    assert!(!s.join("supervise").exists());
+    // Each instance dir is a service dir to every tool: svkit's svok and
+    // svstat, and daemontools' own svstat.
+    for k in 1..=4 {
+        let d = instance(&s, k);
+        let d = d.to_str().unwrap();
+        assert_eq!(call("svok", &[d], &dir).0, 0);
+        let (code, out, _) = call("svstat", &[d], &dir);
+        assert_eq!(code, 0);
+        assert!(
+            out.starts_with(&format!("{d}: up (pid {})", pids[k as usize - 1])),
+            "{out}"
+        );
+        let o = std::process::Command::new("/usr/bin/svstat")
+            .arg(d)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.starts_with(&format!("{d}: up (pid {})", pids[k as usize - 1])),
+            "{out}"
+        );
+    }
+    assert_eq!(tree.stderr(), "");
+}
+
+#[test]
+fn resizing_starts_and_stops_only_the_surplus_instances() {
+    let sc = Scratch::new("inst-resize");
+    let dir = sc.join("service");
+    let s = dir.join("pool");
+    // Every signal an instance gets is recorded: none but the stopped
+    // ones may get any.
+    script(
+        s.join("run"),
+        "trap 'echo TERM >> sig.$SVKIT_INSTANCE; exit 0' TERM\n\
+         trap 'echo HUP >> sig.$SVKIT_INSTANCE' HUP\n\
+         sleep 1000 & wait; wait",
+    );
+    fs::write(s.join("instances"), "4").unwrap();
+    let tree = Tree::scan(&dir);
+    let four = wait_pool(&s, 4);
+
+    let t = Instant::now();
+    set_count(&s, "6");
+    let six = wait_pool(&s, 6);
+    eprintln!("grown to 6 in {:?}", t.elapsed());
+    assert_eq!(six[..4], four[..], "1 to 4 kept their processes");
+
+    let t = Instant::now();
+    set_count(&s, "2");
+    for k in 3..=6 {
+        wait_for(&format!("instance {k} to stop"), || {
+            (!supervised(&s, k) && !alive(six[k as usize - 1])).then_some(())
+        });
+    }
+    eprintln!("shrunk to 2 in {:?}", t.elapsed());
+    for k in 3..=6 {
+        // Taken down with the down signal, as `svc -dx` does.
+        assert_eq!(
+            fs::read_to_string(s.join(format!("sig.{k}"))).unwrap(),
+            "TERM\n"
+        );
+    }
+    assert_eq!(wait_pool(&s, 2), four[..2]);
+    for k in 1..=2 {
+        assert!(
+            !s.join(format!("sig.{k}")).exists(),
+            "instance {k} signalled"
+        );
+    }
+    // And grown again: 3 starts afresh.
+    set_count(&s, "3");
+    let three = wait_pool(&s, 3);
+    assert_eq!(three[..2], four[..2]);
+    assert_ne!(three[2], six[2]);
+    assert_eq!(tree.stderr(), "");
+}
+
+#[test]
+fn a_killed_instance_is_restarted_alone() {
+    let sc = Scratch::new("inst-kill");
+    let dir = sc.join("service");
+    let s = dir.join("pool");
+    script(s.join("run"), "exec sleep 1000");
+    fs::write(s.join("instances"), "4").unwrap();
+    let tree = Tree::scan(&dir);
+    let before = wait_pool(&s, 4);
+    kill(before[2], libc::SIGKILL);
+    let again = wait_for("instance 3 restarted", || {
+        let p = status_pid(&instance(&s, 3));
+        (p != 0 && p != before[2]).then_some(p)
+    });
+    let after = wait_pool(&s, 4);
+    assert_eq!(after, [before[0], before[1], again, before[3]]);
+    assert_eq!(tree.stderr(), "");
+}
+
+#[test]
+fn bad_counts_are_told_and_never_stop_scan() {
+    let sc = Scratch::new("inst-bad");
+    let dir = sc.join("service");
+    for (name, count) in [("garbage", "four"), ("negative", "-2"), ("huge", "5000")] {
+        let s = dir.join(name);
+        script(s.join("run"), "exec sleep 1000");
+        fs::write(s.join("instances"), count).unwrap();
+    }
+    let none = dir.join("none");
+    script(none.join("run"), "exec sleep 1000");
+    fs::write(none.join("instances"), "0").unwrap();
+    let tree = Tree::scan(&dir);
+    // Treated as absent: one plain service each.
+    for name in ["garbage", "negative", "huge"] {
+        let s = dir.join(name);
+        wait_for(&format!("{name} up as one service"), || {
+            (status_pid(&s) != 0).then_some(())
+        });
+        assert!(!s.join("instance").exists());
+    }
+    let err = wait_for("the warnings", || {
+        let e = tree.stderr();
+        (e.lines().count() >= 3).then_some(e)
+    });
+    let mut lines: Vec<&str> = err.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "scan: warning: unable to use garbage/instances: a number of instances expected, not \"four\": running one instance",
+            "scan: warning: unable to use huge/instances: more instances than the limit of 1000, not \"5000\": running one instance",
+            "scan: warning: unable to use negative/instances: a number of instances expected, not \"-2\": running one instance",
+        ]
+    );
+    // 0: nothing runs, and nothing is said.
+    assert!(!none.join("supervise").exists());
+    assert!(!none.join("instance").exists());
+    // Told once: a rescan says nothing more.
+    kill(tree.pid, libc::SIGHUP);
+    set_count(&dir.join("none"), "1");
+    wait_pool(&none, 1);
+    assert_eq!(tree.stderr().lines().count(), 3, "{}", tree.stderr());
+}
