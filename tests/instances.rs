@@ -207,3 +207,86 @@ fn bad_counts_are_told_and_never_stop_scan() {
     wait_pool(&none, 1);
     assert_eq!(tree.stderr().lines().count(), 3, "{}", tree.stderr());
 }
+
+#[test]
+fn a_pool_logs_every_line_through_kills_of_an_instance_and_the_logger() {
+    const LINES: u32 = 20_000;
+    let sc = Scratch::new("inst-log");
+    let dir = sc.join("service");
+    let s = dir.join("pool");
+    // Each line says its instance (the run script's prefix, man/svkit.7).
+    // Halfway, every writer waits for `go`, so that the logger can be
+    // killed with nothing read and unwritten: what it had not read stays
+    // in scan's pipe for the next logger.
+    script(
+        s.join("run"),
+        &format!(
+            "i=1\n\
+             while [ $i -le {LINES} ]; do\n\
+               echo \"$SVKIT_INSTANCE $i\"\n\
+               if [ $i = {half} ]; then while [ ! -e go ]; do sleep 0.01; done; fi\n\
+               i=$((i+1))\n\
+             done\n\
+             touch done.$SVKIT_INSTANCE\n\
+             exec sleep 1000",
+            half = LINES / 2
+        ),
+    );
+    script(
+        s.join("log/run"),
+        &format!("exec {} s16777215 ./main", bin("logsink").display()),
+    );
+    fs::write(s.join("instances"), "4").unwrap();
+    let tree = Tree::scan(&dir);
+    let current = s.join("log/main/current");
+    let count = |k: u32, n: u32| {
+        let want = format!("{k} {n}");
+        lines(&current).iter().filter(|l| **l == want).count()
+    };
+    wait_for("every instance halfway and stored", || {
+        (1..=4).all(|k| count(k, LINES / 2) == 1).then_some(())
+    });
+    let logger = status_pid(&s.join("log"));
+    kill(logger, libc::SIGKILL);
+    fs::write(s.join("go"), "").unwrap();
+    // Instance 2 is killed while it writes; its restart writes its lines
+    // again, from the first.
+    let two = status_pid(&instance(&s, 2));
+    kill(two, libc::SIGKILL);
+    for k in 1..=4 {
+        wait_for(&format!("instance {k} to finish"), || {
+            s.join(format!("done.{k}")).exists().then_some(())
+        });
+    }
+    wait_for("the logger back", || {
+        let p = status_pid(&s.join("log"));
+        (p != 0 && p != logger).then_some(())
+    });
+    let stored = wait_for("every line stored", || {
+        // The killed logger's `current` is kept as a `.u` file.
+        let main = s.join("log/main");
+        let mut all = Vec::new();
+        for e in fs::read_dir(&main).unwrap().flatten() {
+            let name = e.file_name().into_string().unwrap();
+            if name == "current" || name.starts_with('@') {
+                all.extend(lines(&e.path()));
+            }
+        }
+        let mut seen = vec![vec![false; LINES as usize + 1]; 5];
+        for l in &all {
+            let (k, n) = l.split_once(' ').expect("an instance and a number");
+            let (k, n): (usize, usize) = (k.parse().unwrap(), n.parse().unwrap());
+            seen[k][n] = true;
+        }
+        (1..=4)
+            .all(|k| seen[k][1..].iter().all(|&b| b))
+            .then_some(all.len())
+    });
+    assert!(stored >= 4 * LINES as usize);
+    let err = tree.stderr();
+    assert!(
+        err.lines()
+            .all(|l| l.contains("killed by signal 9") || l.is_empty()),
+        "{err}"
+    );
+}
