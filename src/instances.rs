@@ -3,11 +3,18 @@
 //! `S/instance/k/`. Shared by scan (which starts them), supervise (which
 //! runs one), and svc and svstat (which act on every instance of S).
 
+use crate::control;
 use crate::error::{Doing, Error};
+use crate::report::Report;
+use crate::request::{Outcome, Request};
 use crate::servicedir::ServiceDir;
-use crate::sys::{Path, fs, process};
+use crate::status;
+use crate::sys::{Path, fs, process, time};
+use crate::tai64::Tai64n;
+use crate::wait::{Goal, Watcher};
 use alloc::ffi::CString;
 use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// The most instances one service may have: a larger count is refused
@@ -147,6 +154,182 @@ pub fn expand(dir: &Path) -> (Count, Vec<Path>) {
             (1..=n).map(|k| dir.join(home(k).as_bytes())).collect(),
         ),
     }
+}
+
+/// What `svc` does with `dir` as given on its command line: the request
+/// applied to the plain service, or to every instance of a pool. With
+/// `roll`, a rolling restart instead (`roll`). Instances that cannot be
+/// reached are told through `warn` while the others still get the
+/// command; the error returned then sums them up.
+pub fn svc(
+    req: &Request,
+    roll: bool,
+    dir: &Path,
+    warn: &mut dyn FnMut(&Error),
+) -> Result<Outcome, Error> {
+    let (count, dirs) = expand(dir);
+    if roll {
+        return self::roll(req.timeout, &dirs);
+    }
+    if count == Count::Absent {
+        return req.apply(dir);
+    }
+    if let Some(down) = req.down_file {
+        // The instances' `down` links lead here.
+        let one = Request {
+            down_file: Some(down),
+            ..Request::default()
+        };
+        set_down_file(&one, dir)?;
+    }
+    // Every instance hears the command before any is waited for: a pool
+    // goes down (or up) together, not one after the other.
+    let mut reached = Vec::new();
+    let mut failed = 0;
+    for d in &dirs {
+        let opened = control::open(d).and_then(|c| {
+            let watcher = req.wait.map(|_| Watcher::new(d)).transpose()?;
+            let before = match req.wait {
+                Some(Goal::Restarted | Goal::RestartedReady) => Some(status::read(d)?),
+                _ => None,
+            };
+            Ok((c, watcher, before))
+        });
+        match opened {
+            Ok(o) => reached.push((d, o)),
+            Err(e) => {
+                warn(&e);
+                failed += 1;
+            }
+        }
+    }
+    for (d, (c, _, _)) in &reached {
+        if let Err(e) = control::write(c, d, &req.bytes) {
+            warn(&e);
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        return Err(Error::other(
+            format!("control {dir}"),
+            format!("{failed} of {} instances not reached", dirs.len()),
+        ));
+    }
+    let deadline = req.timeout.map(|t| time::monotonic() + t);
+    for (_, (_, watcher, before)) in &reached {
+        if let (Some(w), Some(goal)) = (watcher, req.wait) {
+            let left = deadline.map(|d| d.saturating_sub(time::monotonic()));
+            if !w.until(goal, before.as_ref(), left)? {
+                return Ok(Outcome::TimedOut);
+            }
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// `-D`/`-U` alone on S itself.
+fn set_down_file(one: &Request, dir: &Path) -> Result<(), Error> {
+    let p = dir.join("down");
+    match one.down_file {
+        Some(true) => fs::open(&p, libc::O_WRONLY | libc::O_CREAT, 0o644)
+            .map(drop)
+            .doing(|| format!("create {p}")),
+        Some(false) => match fs::unlink(&p) {
+            Ok(()) | Err(crate::sys::Errno::ENOENT) => Ok(()),
+            Err(e) => Err(e).doing(|| format!("remove {p}")),
+        },
+        None => Ok(()),
+    }
+}
+
+/// `svc -R`: restarts the services in `dirs` one at a time, each waiting
+/// until its new process is ready (`-wR`) within `timeout` before the
+/// next is touched; stops at the first that is not (TimedOut), leaving the
+/// rest on their old processes.
+pub fn roll(timeout: Option<core::time::Duration>, dirs: &[Path]) -> Result<Outcome, Error> {
+    let one = Request {
+        bytes: alloc::vec![b'r'],
+        wait: Some(Goal::RestartedReady),
+        timeout,
+        down_file: None,
+    };
+    for d in dirs {
+        if one.apply(d)? == Outcome::TimedOut {
+            return Ok(Outcome::TimedOut);
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// One thing svstat prints, in order.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Item {
+    /// The line of a service dir; for an instance, its pool and number.
+    Dir(Path, Option<(Path, u32)>),
+    /// A pool's summary over the last N `Dir`s.
+    Summary(Path, usize),
+}
+
+/// What svstat prints for `dirs`: each plain dir, each pool's instances
+/// followed by its summary.
+pub fn plan(dirs: &[Path]) -> Vec<Item> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        match expand(dir) {
+            (Count::Absent, _) => out.push(Item::Dir(dir.clone(), None)),
+            (Count::Pool(_), members) => {
+                let n = members.len();
+                for (d, k) in members.into_iter().zip(1..) {
+                    out.push(Item::Dir(d, Some((dir.clone(), k))));
+                }
+                out.push(Item::Summary(dir.clone(), n));
+            }
+        }
+    }
+    out
+}
+
+/// svstat's last line for a pool, after one line per instance:
+/// `S: 4 of 4 up, 4 ready`.
+pub fn summary(pool: &Path, reports: &[Report]) -> String {
+    let up = reports
+        .iter()
+        .filter(|r| r.status().is_some_and(|s| s.is_up()))
+        .count();
+    let ready = reports.iter().filter(|r| r.is_ready()).count();
+    format!("{pool}: {up} of {} up, {ready} ready", reports.len())
+}
+
+/// svstat --json's object for instance `k` of `pool`: the instance's own,
+/// with the pool and the instance number first.
+pub fn json(r: &Report, pool: &Path, k: u32, now: Tai64n) -> String {
+    let own = r.json(now);
+    let rest = own.strip_prefix('{').unwrap_or(&own);
+    format!(
+        "{{\"service\":{},\"instance\":{k},{rest}",
+        crate::report::json_str(&pool.lossy())
+    )
+}
+
+/// svstat --prometheus for pools: each instance's `service="S/instance/K"`
+/// label made `service="S",instance="K"`.
+pub fn relabel(text: &str, pools: &[(Path, u32)]) -> String {
+    let mut out = String::from(text);
+    for (pool, k) in pools {
+        let dir = pool.join(home(*k).as_bytes());
+        let from = format!("{{service=\"{}\"}}", label(&dir.lossy()));
+        let to = format!("{{service=\"{}\",instance=\"{k}\"}}", label(&pool.lossy()));
+        out = out.replace(&from, &to);
+    }
+    out
+}
+
+/// A Prometheus label value: backslash, double quote and newline escaped,
+/// as metrics.rs writes them.
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

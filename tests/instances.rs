@@ -290,3 +290,124 @@ fn a_pool_logs_every_line_through_kills_of_an_instance_and_the_logger() {
         "{err}"
     );
 }
+
+/// A pool of `n` that says when it is ready (notification-fd), unless
+/// `S/broken` names its instance: then its new process never is.
+fn ready_pool(dir: &Path, n: u32) -> PathBuf {
+    let s = dir.join("pool");
+    script(
+        s.join("run"),
+        "grep -qx \"$SVKIT_INSTANCE\" broken 2>/dev/null || echo >&3\nexec sleep 1000",
+    );
+    fs::write(s.join("notification-fd"), "3").unwrap();
+    fs::write(s.join("instances"), n.to_string()).unwrap();
+    s
+}
+
+/// Whether every instance 1..=n is up and ready, by svstat's exit code.
+fn all_ready(s: &Path, n: u32) -> bool {
+    (1..=n).all(|k| {
+        let d = instance(s, k);
+        call("svstat", &["-r", d.to_str().unwrap()], s).0 == 0
+    })
+}
+
+#[test]
+fn svc_and_svstat_given_the_pool_act_on_every_instance() {
+    let sc = Scratch::new("inst-svc");
+    let dir = sc.join("service");
+    let s = ready_pool(&dir, 3);
+    let tree = Tree::scan(&dir);
+    let first = wait_pool(&s, 3);
+    let p = s.to_str().unwrap();
+    wait_for("all ready", || all_ready(&s, 3).then_some(()));
+
+    let (code, out, err) = call("svstat", &[p], &dir);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    for k in 1..=3 {
+        let head = format!("{p}/instance/{k}: up (pid {}) ", first[k - 1]);
+        assert!(lines[k - 1].starts_with(&head), "{out}");
+        assert!(lines[k - 1].contains(", ready "), "{out}");
+    }
+    assert_eq!(lines[3], format!("{p}: 3 of 3 up, 3 ready"));
+
+    let (code, out, _) = call("svstat", &["--json", p], &dir);
+    assert_eq!(code, 0);
+    for (k, line) in (1..).zip(out.lines()) {
+        let head = format!("{{\"service\":\"{p}\",\"instance\":{k},\"dir\":\"{p}/instance/{k}\",");
+        assert!(line.starts_with(&head), "{line}");
+    }
+    assert_eq!(out.lines().count(), 3);
+
+    let (code, out, _) = call("svstat", &["--prometheus", p], &dir);
+    assert_eq!(code, 0);
+    for k in 1..=3 {
+        let want = format!("svkit_up{{service=\"{p}\",instance=\"{k}\"}} 1\n");
+        assert!(out.contains(&want), "{out}");
+    }
+    let file = sc.join("metrics.prom");
+    fs::write(&file, &out).unwrap();
+    let o = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(fs::File::open(&file).unwrap())
+        .output()
+        .expect("promtool, from Debian's prometheus package");
+    assert!(o.status.success(), "{o:?}");
+
+    // Down together, and waited for.
+    assert_eq!(call("svc", &["-d", "-wD", "-T", "10000", p], &dir).0, 0);
+    for k in 1..=3 {
+        assert_eq!(status_pid(&instance(&s, k)), 0);
+    }
+    let (_, out, _) = call("svstat", &[p], &dir);
+    assert!(out.ends_with(&format!("{p}: 0 of 3 up, 0 ready\n")), "{out}");
+    assert_eq!(call("svstat", &["-u", p], &dir).0, 1);
+    // Up, and -wU waits until every one is ready.
+    assert_eq!(call("svc", &["-u", "-wU", "-T", "10000", p], &dir).0, 0);
+    assert!(all_ready(&s, 3));
+    let up = wait_pool(&s, 3);
+    // -k reaches every instance.
+    assert_eq!(call("svc", &["-k", p], &dir).0, 0);
+    for k in 1..=3 {
+        wait_for(&format!("instance {k} restarted"), || {
+            let now = status_pid(&instance(&s, k));
+            (now != 0 && now != up[k as usize - 1]).then_some(())
+        });
+    }
+    assert_eq!(tree.stderr(), "");
+}
+
+#[test]
+fn a_rolling_restart_stops_at_the_first_instance_not_ready() {
+    let sc = Scratch::new("inst-roll");
+    let dir = sc.join("service");
+    let s = ready_pool(&dir, 4);
+    let tree = Tree::scan(&dir);
+    let old = wait_pool(&s, 4);
+    wait_for("all ready", || all_ready(&s, 4).then_some(()));
+    // From now on, instance 3's new process never says it is ready.
+    fs::write(s.join("broken"), "3\n").unwrap();
+    let (code, _, err) = call("svc", &["-R", "-T", "3000", s.to_str().unwrap()], &dir);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "svc: warning: unable to wait for {}: timed out\n",
+            s.display()
+        )
+    );
+    let now: Vec<i32> = (1..=4).map(|k| status_pid(&instance(&s, k))).collect();
+    for k in [0, 1] {
+        assert_ne!(now[k], old[k], "instance {} restarted", k + 1);
+        assert!(alive(now[k]));
+    }
+    assert!(all_ready(&s, 2));
+    assert_ne!(now[2], old[2], "instance 3 restarted");
+    let three = instance(&s, 3);
+    assert_eq!(call("svstat", &["-r", three.to_str().unwrap()], &dir).0, 1);
+    assert_eq!(now[3], old[3], "instance 4 untouched");
+    assert!(alive(old[3]));
+    assert_eq!(tree.stderr(), "");
+}

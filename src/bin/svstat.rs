@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use svkit::args::{Arg, Args, Parser};
 use svkit::error::{EXIT_TEMPORARY, Error};
+use svkit::instances::{self, Item};
 use svkit::report::{self, Report};
 use svkit::sys::{Path, fd::Out};
 use svkit::tai64::Tai64n;
@@ -69,8 +70,22 @@ fn run(args: Args) -> i32 {
     let (mut out, mut code) = (Out::stdout(), 0);
     // Prometheus groups samples by metric, so it needs every report first.
     let mut all = Vec::new();
-    for dir in &dirs {
-        let r: Report = report::look(dir);
+    // A pool (dir/instances) is a line per instance, then a summary.
+    let (mut seen, mut pooled) = (Vec::new(), Vec::new());
+    for item in instances::plan(&dirs) {
+        let (dir, member) = match item {
+            Item::Summary(pool, n) if mode == Mode::Text => {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    instances::summary(&pool, &seen[seen.len() - n..])
+                );
+                continue;
+            }
+            Item::Summary(..) => continue,
+            Item::Dir(dir, member) => (dir, member),
+        };
+        let r: Report = report::look(&dir);
         if let Some(e) = r.trouble() {
             // stdout keeps its one line per DIR; stderr says it plainly.
             svkit::die::warn(PROG, &e);
@@ -78,9 +93,13 @@ fn run(args: Args) -> i32 {
         }
         let _ = match mode {
             Mode::Text => writeln!(out, "{}", r.text(now)),
-            Mode::Json => writeln!(out, "{}", r.json(now)),
+            Mode::Json => match &member {
+                Some((pool, k)) => writeln!(out, "{}", instances::json(&r, pool, *k, now)),
+                None => writeln!(out, "{}", r.json(now)),
+            },
             Mode::Prometheus => {
-                all.push(r);
+                pooled.extend(member.clone());
+                all.push(r.clone());
                 Ok(())
             }
             Mode::Check(c) => {
@@ -95,9 +114,11 @@ fn run(args: Args) -> i32 {
                 Ok(())
             }
         };
+        seen.push(r);
     }
     if mode == Mode::Prometheus {
-        out.bytes(svkit::metrics::exposition(&all, now).as_bytes());
+        let text = svkit::metrics::exposition(&all, now);
+        out.bytes(instances::relabel(&text, &pooled).as_bytes());
     }
     // A closed stdout is nothing to report: there is nowhere to say it.
     let _ = out.flush();
