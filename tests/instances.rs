@@ -362,7 +362,10 @@ fn svc_and_svstat_given_the_pool_act_on_every_instance() {
         assert_eq!(status_pid(&instance(&s, k)), 0);
     }
     let (_, out, _) = call("svstat", &[p], &dir);
-    assert!(out.ends_with(&format!("{p}: 0 of 3 up, 0 ready\n")), "{out}");
+    assert!(
+        out.ends_with(&format!("{p}: 0 of 3 up, 0 ready\n")),
+        "{out}"
+    );
     assert_eq!(call("svstat", &["-u", p], &dir).0, 1);
     // Up, and -wU waits until every one is ready.
     assert_eq!(call("svc", &["-u", "-wU", "-T", "10000", p], &dir).0, 0);
@@ -410,4 +413,33 @@ fn a_rolling_restart_stops_at_the_first_instance_not_ready() {
     assert_eq!(now[3], old[3], "instance 4 untouched");
     assert!(alive(old[3]));
     assert_eq!(tree.stderr(), "");
+}
+
+#[test]
+fn a_failing_check_restarts_its_instance_alone() {
+    let sc = Scratch::new("inst-check");
+    let dir = sc.join("service");
+    let s = dir.join("pool");
+    // A new process is healthy again: it removes its instance's mark.
+    script(s.join("run"), "rm -f sick.$SVKIT_INSTANCE\nexec sleep 1000");
+    // The check runs with its instance's number too.
+    script(s.join("check"), "[ ! -e sick.$SVKIT_INSTANCE ]");
+    fs::write(s.join("check-interval"), "100").unwrap();
+    fs::write(s.join("check-retries"), "2").unwrap();
+    fs::write(s.join("instances"), "4").unwrap();
+    let tree = Tree::scan(&dir);
+    let before = wait_pool(&s, 4);
+    wait_for("all ready", || all_ready(&s, 4).then_some(()));
+    fs::write(s.join("sick.3"), "").unwrap();
+    let again = wait_for("instance 3 restarted", || {
+        let p = status_pid(&instance(&s, 3));
+        (p != 0 && p != before[2]).then_some(p)
+    });
+    wait_for("all ready again", || all_ready(&s, 4).then_some(()));
+    let after: Vec<i32> = (1..=4).map(|k| status_pid(&instance(&s, k))).collect();
+    assert_eq!(after, [before[0], before[1], again, before[3]]);
+    assert_eq!(
+        tree.stderr(),
+        "supervise: warning: pool/instance/3: 2 checks failed in a row: restarting\n"
+    );
 }

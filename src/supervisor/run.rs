@@ -268,7 +268,7 @@ impl Io {
                 memory::session_rss(pid).map(|rss| Event::Memory { rss })
             }
             Action::Restarting(why) => {
-                let s = &self.dir.shown;
+                let s = &self.who();
                 let t = &m.settings;
                 match why {
                     Why::Watchdog => die::warn(
@@ -446,7 +446,7 @@ impl Io {
             Ok(()) | Err(Errno::ESRCH) => {}
             Err(e) => {
                 let e = Err::<(), _>(e)
-                    .doing(|| format!("signal {} (pid {pid})", self.dir.shown))
+                    .doing(|| format!("signal {} (pid {pid})", self.who()))
                     .unwrap_err();
                 die::warn(PROG, &e);
             }
@@ -499,6 +499,16 @@ impl Io {
 fn session_of(pid: i32) -> Option<i32> {
     let text = fs::read_prefix(&Path::from(format!("/proc/{pid}/stat").as_str()), 1024).ok()?;
     memory::parse_stat(&text).map(|(session, _)| session)
+}
+
+impl Io {
+    /// The service as messages name it: S, or S/instance/K for an instance.
+    fn who(&self) -> Path {
+        match self.instance {
+            Some(_) => self.dir.show(&self.home.lossy()),
+            None => self.dir.shown.clone(),
+        }
+    }
 }
 
 /// `name` in the directory holding `supervise/`: as before for a plain
