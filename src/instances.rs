@@ -99,15 +99,18 @@ pub fn home(k: u32) -> Path {
 /// creates its files where the link points.
 pub fn make_home(dir: &ServiceDir, k: u32) -> Result<Path, Error> {
     let home = home(k);
+    let mut made = false;
     for d in [Path::from(DIR), home.clone(), home.join("supervise")] {
         let show = || dir.show(&d.lossy());
-        fs::mkdir(&d, 0o755).doing(|| format!("create {}", show()))?;
+        let new = fs::mkdir(&d, 0o755).doing(|| format!("create {}", show()))?;
+        made |= new && d == home;
         // O_NOFOLLOW: ELOOP for a symlink, whatever it points to.
         let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
         fs::open(&d, flags, 0)
             .doing(|| format!("open {} as a directory, not a symlink", show()))?;
     }
-    for name in LINKED {
+    // Made with the directory only: a restart costs no more system calls.
+    for name in LINKED.iter().filter(|_| made) {
         let target = Path::from(format!("../../{name}").as_str());
         fs::symlink(&target, &home.join(name))
             .doing(|| format!("create {}", dir.show(&home.join(name).lossy())))?;
@@ -115,13 +118,26 @@ pub fn make_home(dir: &ServiceDir, k: u32) -> Result<Path, Error> {
     Ok(home)
 }
 
-/// The environment of instance `k`'s programs: `base` (or supervise's
-/// own) with `SVKIT_INSTANCE=k` and, while S is a pool,
-/// `SVKIT_INSTANCES=N`, read at each start so that a resized pool's
-/// restarted instances know the new size.
-pub fn environment(dir: &ServiceDir, k: u32, base: Option<&[CString]>) -> Vec<CString> {
+/// The environment of instance `k`'s programs, when supervise's own will
+/// not do: `base` (or supervise's own) with `SVKIT_INSTANCE=k` and, while
+/// S is a pool, `SVKIT_INSTANCES=N`, read at each start so that an
+/// instance restarted after a resize knows the new size. None when
+/// supervise's environment, which scan sets, says both already: copying
+/// it would cost every instance's supervise heap pages at every start.
+pub fn environment(dir: &ServiceDir, k: u32, base: Option<&[CString]>) -> Option<Vec<CString>> {
     const NAMES: [&str; 2] = ["SVKIT_INSTANCE", "SVKIT_INSTANCES"];
-    let mut env = match base {
+    let count = fs::read_prefix(&dir.file(FILE), 32)
+        .ok()
+        .and_then(|b| parse(core::str::from_utf8(&b).ok()?.trim()).ok());
+    let (k_text, n_text) = (format!("{k}"), count.map(|n| format!("{n}")));
+    let inherited = |name| process::env_var(name);
+    if base.is_none()
+        && inherited(NAMES[0]) == Some(k_text.as_bytes())
+        && inherited(NAMES[1]) == n_text.as_ref().map(|n| n.as_bytes())
+    {
+        return None;
+    }
+    let mut env: Vec<CString> = match base {
         Some(b) => b
             .iter()
             .filter(|v| {
@@ -132,15 +148,12 @@ pub fn environment(dir: &ServiceDir, k: u32, base: Option<&[CString]>) -> Vec<CS
             .collect(),
         None => process::environment(&NAMES),
     };
-    let mut push = |text: alloc::string::String| {
-        // Digits only: no NUL can be in it.
-        env.push(CString::new(text).unwrap_or_default())
-    };
-    push(format!("SVKIT_INSTANCE={k}"));
-    if let Count::Pool(n) = read(dir, &mut |_| {}) {
-        push(format!("SVKIT_INSTANCES={n}"));
+    // Digits only: no NUL can be in them.
+    env.push(CString::new(format!("SVKIT_INSTANCE={k_text}")).unwrap_or_default());
+    if let Some(n) = n_text {
+        env.push(CString::new(format!("SVKIT_INSTANCES={n}")).unwrap_or_default());
     }
-    env
+    Some(env)
 }
 
 /// The service dirs to act on for `dir` as given on a command line: its

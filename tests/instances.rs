@@ -51,8 +51,20 @@ fn four_instances_start_each_with_its_number() {
     let s = dir.join("pool");
     script(s.join("run"), RECORDING);
     fs::write(s.join("instances"), "4\n").unwrap();
+    // A plain service beside it (started after it, in name order).
+    script(
+        dir.join("solo/run"),
+        "echo \"${SVKIT_INSTANCE-none} ${SVKIT_INSTANCES-none}\" > env\nexec sleep 1000",
+    );
     let tree = Tree::scan(&dir);
     let pids = wait_pool(&s, 4);
+    let solo = wait_for("solo's environment", || {
+        fs::read_to_string(dir.join("solo/env")).ok()
+    });
+    assert_eq!(
+        solo, "none none\n",
+        "no instance variables for a plain service"
+    );
     let mut distinct = pids.clone();
     distinct.sort();
     distinct.dedup();
@@ -149,17 +161,26 @@ fn a_killed_instance_is_restarted_alone() {
     let sc = Scratch::new("inst-kill");
     let dir = sc.join("service");
     let s = dir.join("pool");
-    script(s.join("run"), "exec sleep 1000");
+    script(s.join("run"), RECORDING);
     fs::write(s.join("instances"), "4").unwrap();
     let tree = Tree::scan(&dir);
-    let before = wait_pool(&s, 4);
+    wait_pool(&s, 4);
+    // Grown first: the restarted instance learns the new size.
+    set_count(&s, "5");
+    let before = wait_pool(&s, 5);
+    let env3 = s.join("env.3");
+    fs::remove_file(&env3).unwrap();
     kill(before[2], libc::SIGKILL);
     let again = wait_for("instance 3 restarted", || {
         let p = status_pid(&instance(&s, 3));
         (p != 0 && p != before[2]).then_some(p)
     });
-    let after = wait_pool(&s, 4);
-    assert_eq!(after, [before[0], before[1], again, before[3]]);
+    let after = wait_pool(&s, 5);
+    assert_eq!(after, [before[0], before[1], again, before[3], before[4]]);
+    let env = wait_for("the new run's environment", || {
+        fs::read_to_string(&env3).ok()
+    });
+    assert_eq!(env, "3 5\n");
     assert_eq!(tree.stderr(), "");
 }
 

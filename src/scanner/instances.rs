@@ -8,10 +8,11 @@ use super::{Found, Role};
 use crate::instances::{self, Count};
 use crate::servicedir::ServiceDir;
 use crate::sys::inotify::Inotify;
-use crate::sys::{Fd, Path};
+use crate::sys::{Fd, Path, env};
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::ffi::CStr;
 use core::time::Duration;
 
 /// Sets the pool size found at a listing: new instances are due at once;
@@ -144,6 +145,31 @@ pub fn argument(role: Role) -> Option<alloc::ffi::CString> {
         Role::Instance(k) => alloc::ffi::CString::new(k.to_string()).ok(),
         Role::Service | Role::Log => None,
     }
+}
+
+/// Sets `SVKIT_INSTANCE` and `SVKIT_INSTANCES` in scan's environment for
+/// the spawn of `role` on `name`, when it is an instance; whether it did.
+pub fn set_env(role: Role, name: &Path) -> bool {
+    let Role::Instance(k) = role else {
+        return false;
+    };
+    let set = |var: &CStr, v: u32| {
+        // Digits only: no NUL can be in them.
+        let v = alloc::ffi::CString::new(v.to_string()).unwrap_or_default();
+        // ENOMEM only; supervise then sets them for its programs itself.
+        let _ = env::set(var, &v);
+    };
+    set(c"SVKIT_INSTANCE", k);
+    if let Some(n) = pool_of(name) {
+        set(c"SVKIT_INSTANCES", n);
+    }
+    true
+}
+
+/// Takes them out again: no other supervise must inherit them.
+pub fn unset_env() {
+    let _ = env::unset(c"SVKIT_INSTANCE");
+    let _ = env::unset(c"SVKIT_INSTANCES");
 }
 
 #[cfg(test)]

@@ -351,7 +351,14 @@ impl Io {
         // Not posix_spawn, which waits for each supervise to exec: at a
         // cold start the ones started before keep the machine busy, and
         // that wait grows with every service.
-        match fork::fork_exec(&self.supervise, argv, &opts) {
+        // An instance's programs find their number and the pool's size in
+        // the environment supervise inherits: set around the fork only.
+        let pool_env = super::instances::set_env(role, &own);
+        let started = fork::fork_exec(&self.supervise, argv, &opts);
+        if pool_env {
+            super::instances::unset_env();
+        }
+        match started {
             Ok(pid) => Event::Started { name, role, pid },
             Err(e) => {
                 let e = Err::<(), _>(e)

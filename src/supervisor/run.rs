@@ -428,7 +428,7 @@ impl Io {
         argv.push(&self.name);
         let pool_env = self
             .instance
-            .map(|k| crate::instances::environment(&self.dir, k, extra.env));
+            .and_then(|k| crate::instances::environment(&self.dir, k, extra.env));
         let opts = Spawn {
             new_session: true,
             dup: extra.dup,
