@@ -36,6 +36,11 @@ fn supervised(s: &Path, k: u32) -> bool {
 
 use std::os::unix::fs::OpenOptionsExt;
 
+/// A file's text once its writer has finished its line.
+fn whole(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok().filter(|t| t.ends_with('\n'))
+}
+
 /// Writes `S/instances` the way an operator's editor would: a new file
 /// renamed over the old one.
 fn set_count(s: &Path, text: &str) {
@@ -58,9 +63,7 @@ fn four_instances_start_each_with_its_number() {
     );
     let tree = Tree::scan(&dir);
     let pids = wait_pool(&s, 4);
-    let solo = wait_for("solo's environment", || {
-        fs::read_to_string(dir.join("solo/env")).ok()
-    });
+    let solo = wait_for("solo's environment", || whole(&dir.join("solo/env")));
     assert_eq!(
         solo, "none none\n",
         "no instance variables for a plain service"
@@ -71,7 +74,7 @@ fn four_instances_start_each_with_its_number() {
     assert_eq!(distinct.len(), 4, "{pids:?}");
     for k in 1..=4 {
         let env = wait_for("run to record its environment", || {
-            fs::read_to_string(s.join(format!("env.{k}"))).ok()
+            whole(&s.join(format!("env.{k}")))
         });
         assert_eq!(env, format!("{k} 4\n"));
     }
@@ -177,9 +180,7 @@ fn a_killed_instance_is_restarted_alone() {
     });
     let after = wait_pool(&s, 5);
     assert_eq!(after, [before[0], before[1], again, before[3], before[4]]);
-    let env = wait_for("the new run's environment", || {
-        fs::read_to_string(&env3).ok()
-    });
+    let env = wait_for("the new run's environment", || whole(&env3));
     assert_eq!(env, "3 5\n");
     assert_eq!(tree.stderr(), "");
 }
