@@ -465,3 +465,39 @@ fn a_failing_check_restarts_its_instance_alone() {
         "supervise: warning: pool/instance/3: 2 checks failed in a row: restarting\n"
     );
 }
+
+#[test]
+fn supervise_refuses_an_instance_dir_that_is_a_symlink() {
+    let sc = Scratch::new("inst-link");
+    let s = sc.join("pool");
+    script(s.join("run"), "exec sleep 1000");
+    fs::write(s.join("instances"), "2").unwrap();
+    let victim = sc.join("victim");
+    fs::create_dir(&victim).unwrap();
+    // Whoever owns S plants links where supervise makes its directories.
+    std::os::unix::fs::symlink(&victim, s.join("instance")).unwrap();
+    let (code, _, err) = call("supervise", &["pool", "1"], &sc.path);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            111,
+            "supervise: fatal: unable to open pool/instance as a directory, not a symlink: Not a directory\n"
+        )
+    );
+    fs::remove_file(s.join("instance")).unwrap();
+    fs::create_dir(s.join("instance")).unwrap();
+    std::os::unix::fs::symlink(&victim, s.join("instance/1")).unwrap();
+    let (code, _, err) = call("supervise", &["pool", "1"], &sc.path);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            111,
+            "supervise: fatal: unable to open pool/instance/1 as a directory, not a symlink: Not a directory\n"
+        )
+    );
+    assert_eq!(
+        fs::read_dir(&victim).unwrap().count(),
+        0,
+        "nothing made there"
+    );
+}
