@@ -28,16 +28,12 @@ pub const FILE: &str = "instances";
 /// The directory, inside S, holding one directory per instance.
 pub const DIR: &str = "instance";
 
-/// Files of S that readers of an instance directory look for in it
-/// (svstat's "normally up" and readiness, daemontools' svstat's `down`):
-/// each instance dir has a symlink to S's, dangling when S has none.
-pub const LINKED: [&str; 5] = [
-    "down",
-    "check",
-    "notify",
-    "notification-fd",
-    "watchdog-timeout",
-];
+/// Files of S that readers of an instance directory look for in it (the
+/// `down` that daemontools' svstat and svkit's read): each instance dir
+/// has a symlink to S's, dangling when S has none. Only the one: each
+/// link costs every instance's first start a file creation, and svkit's
+/// readers find the readiness settings through `pool_of_instance`.
+pub const LINKED: [&str; 1] = ["down"];
 
 /// What `S/instances` says.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -90,6 +86,23 @@ pub fn read(dir: &ServiceDir, warn: &mut dyn FnMut(&Error)) -> Count {
 /// The directory of instance `k` of S, relative to S.
 pub fn home(k: u32) -> Path {
     Path::from(format!("{DIR}/{k}").as_str())
+}
+
+/// The pool S when `dir` is one of its instance directories,
+/// `S/instance/K` (K digits, S holding an `instances` file).
+pub fn pool_of_instance(dir: &Path) -> Option<Path> {
+    let b = dir.as_bytes();
+    let b = b.strip_suffix(b"/").unwrap_or(b);
+    let slash = b.iter().rposition(|&c| c == b'/')?;
+    let (rest, k) = (&b[..slash], &b[slash + 1..]);
+    if k.is_empty() || !k.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let pool = match rest.strip_suffix(DIR.as_bytes())? {
+        b"" => Path::from("."),
+        p => Path::new(p.strip_suffix(b"/")?),
+    };
+    fs::exists(&pool.join(FILE)).then_some(pool)
 }
 
 /// Makes instance `k`'s directory in S (the current directory): `instance/`,
@@ -356,6 +369,14 @@ mod tests {
         assert_eq!(parse("1000"), Ok(1000));
         assert!(parse("1001").is_err());
         assert!(parse("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn only_an_instance_path_has_a_pool() {
+        // No `instances` file anywhere: never a pool.
+        for p in ["/nonexistent/web/instance/3", "web", "instance/x", "/", ""] {
+            assert_eq!(pool_of_instance(&Path::from(p)), None, "{p}");
+        }
     }
 
     #[test]
