@@ -501,3 +501,27 @@ fn supervise_refuses_an_instance_dir_that_is_a_symlink() {
         "nothing made there"
     );
 }
+
+#[test]
+fn an_instances_file_caught_empty_keeps_the_pool() {
+    let sc = Scratch::new("inst-empty");
+    let dir = sc.join("service");
+    let s = dir.join("pool");
+    script(s.join("run"), "exec sleep 1000");
+    fs::write(s.join("instances"), "2").unwrap();
+    let tree = Tree::scan(&dir);
+    let before = wait_pool(&s, 2);
+    // What `echo 3 > instances` leaves for a moment, closed and all.
+    fs::write(s.join("instances"), "").unwrap();
+    // A service made after it: once it runs, scan has listed the empty file.
+    script(dir.join(".probe/run"), "exec sleep 1000");
+    fs::rename(dir.join(".probe"), dir.join("probe")).unwrap();
+    wait_for("the probe up", || {
+        (status_pid(&dir.join("probe")) != 0).then_some(())
+    });
+    assert!(!s.join("supervise").exists(), "no plain service started");
+    assert_eq!(wait_pool(&s, 2), before);
+    fs::write(s.join("instances"), "3").unwrap();
+    assert_eq!(wait_pool(&s, 3)[..2], before[..]);
+    assert_eq!(tree.stderr(), "");
+}

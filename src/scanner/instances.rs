@@ -58,6 +58,8 @@ pub struct Watcher {
     wds: BTreeMap<Vec<u8>, i32>,
     /// What was said about each service's invalid count: said once.
     told: BTreeMap<Vec<u8>, String>,
+    /// Each service's pool size at the last listing.
+    known: BTreeMap<Vec<u8>, Option<u32>>,
 }
 
 impl Watcher {
@@ -67,6 +69,7 @@ impl Watcher {
             inotify: Inotify::new().ok(),
             wds: BTreeMap::new(),
             told: BTreeMap::new(),
+            known: BTreeMap::new(),
         }
     }
 
@@ -77,7 +80,9 @@ impl Watcher {
 
     /// Follows a listing: watches the services found, forgets the others,
     /// and returns the warnings about invalid counts not told before.
-    pub fn update(&mut self, found: &[(Vec<u8>, Found)]) -> Vec<String> {
+    /// An empty file, which an editor or a shell's `>` leaves for a moment,
+    /// keeps the size last seen.
+    pub fn update(&mut self, found: &mut [(Vec<u8>, Found)]) -> Vec<String> {
         let is_service = |n: &[u8]| {
             found
                 .iter()
@@ -92,7 +97,7 @@ impl Watcher {
                 }
                 keep
             });
-            for (name, f) in found {
+            for (name, f) in found.iter() {
                 if matches!(f, Found::Service { .. })
                     && !self.wds.contains_key(name)
                     && let Ok(wd) = i.watch(&Path::new(name), EVENTS)
@@ -103,23 +108,34 @@ impl Watcher {
         }
         let mut out = Vec::new();
         let mut said = BTreeMap::new();
-        for (name, f) in found {
-            if !matches!(f, Found::Service { pool: None, .. }) {
+        let mut known = BTreeMap::new();
+        for (name, f) in found.iter_mut() {
+            let Found::Service { pool, .. } = f else {
                 continue;
-            }
+            };
             let dir = ServiceDir::new(Path::new(name));
-            if !crate::sys::fs::exists(&dir.file(instances::FILE)) {
-                continue;
-            }
-            let mut bad = None;
-            instances::read(&dir, &mut |e| bad = Some(e.to_string()));
-            if let Some(text) = bad {
-                if self.told.get(name) != Some(&text) {
-                    out.push(text.clone());
+            if pool.is_none() && crate::sys::fs::exists(&dir.file(instances::FILE)) {
+                let mut bad = None;
+                let empty = dir
+                    .setting(instances::FILE, &mut |_| {})
+                    .is_some_and(|t| t.is_empty());
+                if empty {
+                    // Caught between `>` emptying it and the write: the
+                    // size it had, until the writer's close says more.
+                    *pool = self.known.get(name).copied().flatten();
+                } else {
+                    instances::read(&dir, &mut |e| bad = Some(e.to_string()));
                 }
-                said.insert(name.clone(), text);
+                if let Some(text) = bad {
+                    if self.told.get(name) != Some(&text) {
+                        out.push(text.clone());
+                    }
+                    said.insert(name.clone(), text);
+                }
             }
+            known.insert(name.clone(), *pool);
         }
+        self.known = known;
         self.told = said;
         out
     }

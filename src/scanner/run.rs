@@ -143,9 +143,9 @@ impl Io {
     fn rescan(&mut self) -> Option<Event> {
         self.next_rescan = time::monotonic() + self.period;
         match listing::list() {
-            Ok(found) => {
+            Ok(mut found) => {
                 self.watch_waiting(&found);
-                for text in self.pools.update(&found) {
+                for text in self.pools.update(&mut found) {
                     die::warn(PROG, &text);
                 }
                 Some(Event::Listed(found))
