@@ -78,6 +78,12 @@ fn four_instances_start_each_with_its_number() {
         });
         assert_eq!(env, format!("{k} 4\n"));
     }
+    // svok answers for the pool as a whole, and for no pool without scan.
+    assert_eq!(call("svok", &[s.to_str().unwrap()], &dir).0, 0);
+    let idle = sc.join("idle");
+    script(idle.join("run"), "exec sleep 1000");
+    fs::write(idle.join("instances"), "2").unwrap();
+    assert_eq!(call("svok", &[idle.to_str().unwrap()], &dir).0, 100);
     // No fifth, and S itself is no service of its own.
     assert!(!instance(&s, 5).exists());
     assert!(!s.join("supervise").exists());
