@@ -115,12 +115,16 @@ pub fn make_home(dir: &ServiceDir, k: u32) -> Result<Path, Error> {
     let mut made = false;
     for d in [Path::from(DIR), home.clone(), home.join("supervise")] {
         let show = || dir.show(&d.lossy());
-        let new = fs::mkdir(&d, 0o755).doing(|| format!("create {}", show()))?;
+        let new = fs::mkdir_umasked(&d, 0o755).doing(|| format!("create {}", show()))?;
         made |= new && d == home;
-        // O_NOFOLLOW: ELOOP for a symlink, whatever it points to.
+        // O_NOFOLLOW with O_DIRECTORY: a symlink fails, whatever it points
+        // to; the mode is then set on what was opened, never through a link.
         let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-        fs::open(&d, flags, 0)
+        let fd = fs::open(&d, flags, 0)
             .doing(|| format!("open {} as a directory, not a symlink", show()))?;
+        if new {
+            crate::sys::dir::fchmod(&fd, 0o755).doing(|| format!("chmod {}", show()))?;
+        }
     }
     // Made with the directory only: a restart costs no more system calls.
     for name in LINKED.iter().filter(|_| made) {

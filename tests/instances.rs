@@ -531,3 +531,36 @@ fn an_instances_file_caught_empty_keeps_the_pool() {
     assert_eq!(wait_pool(&s, 3)[..2], before[..]);
     assert_eq!(tree.stderr(), "");
 }
+
+#[test]
+fn a_planted_status_link_does_not_clobber_its_target() {
+    let sc = Scratch::new("inst-clobber");
+    let s = sc.join("pool");
+    // It tells its pid: no status will, and the test must kill it.
+    script(s.join("run"), "echo $$ > ../run.pid\nexec sleep 1000");
+    fs::write(s.join("instances"), "1").unwrap();
+    let victim = sc.join("victim");
+    fs::write(&victim, "root's file\n").unwrap();
+    // The owner of S links the file supervise writes first to a file of
+    // root's.
+    fs::create_dir_all(s.join("instance/1/supervise")).unwrap();
+    std::os::unix::fs::symlink(&victim, s.join("instance/1/supervise/status.new")).unwrap();
+    let mut r = Reaper::new();
+    let err = fs::File::create(sc.join("sup.err")).unwrap();
+    r.spawn(
+        std::process::Command::new(bin("supervise"))
+            .args(["pool", "1"])
+            .current_dir(&sc.path)
+            .stderr(err),
+    );
+    let run = wait_for("the run's pid", || {
+        whole(&sc.join("run.pid")).and_then(|p| p.trim().parse::<i32>().ok())
+    });
+    r.adopt(run);
+    wait_for("the refused write", || {
+        fs::read_to_string(sc.join("sup.err"))
+            .ok()
+            .filter(|e| e.contains("unable to write pool/instance/1/supervise/status: "))
+    });
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "root's file\n");
+}

@@ -81,9 +81,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     tmp.extend_from_slice(b".new");
     let tmp = Path::new(&tmp);
     // O_NONBLOCK: something other than a file put there must not hang us.
+    // O_NOFOLLOW: a symlink planted there by whoever owns the directory
+    // around must not make us overwrite the file it points to.
     let fd = open(
         &tmp,
-        libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK,
+        libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOFOLLOW,
         mode,
     )?;
     // The umask must not take away read access others rely on.
@@ -136,6 +138,17 @@ pub fn mkdir(path: &Path, mode: u32) -> Result<bool> {
 pub fn symlink(target: &Path, path: &Path) -> Result<bool> {
     // SAFETY: both are NUL-terminated paths.
     match check(unsafe { libc::symlink(target.as_cstr().as_ptr(), path.as_cstr().as_ptr()) }) {
+        Ok(_) => Ok(true),
+        Err(Errno::EEXIST) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// mkdir(2) with `mode` less the umask, and no chmod that could follow a
+/// symlink swapped in meanwhile; Ok(false) when it already existed.
+pub fn mkdir_umasked(path: &Path, mode: u32) -> Result<bool> {
+    // SAFETY: a NUL-terminated path.
+    match check(unsafe { libc::mkdir(path.as_cstr().as_ptr(), mode) }) {
         Ok(_) => Ok(true),
         Err(Errno::EEXIST) => Ok(false),
         Err(e) => Err(e),
