@@ -123,6 +123,7 @@ fn resizing_starts_and_stops_only_the_surplus_instances() {
         s.join("run"),
         "trap 'echo TERM >> sig.$SVKIT_INSTANCE; exit 0' TERM\n\
          trap 'echo HUP >> sig.$SVKIT_INSTANCE' HUP\n\
+         echo $$ > trapping.$SVKIT_INSTANCE\n\
          sleep 1000 & wait; wait",
     );
     fs::write(s.join("instances"), "4").unwrap();
@@ -134,6 +135,12 @@ fn resizing_starts_and_stops_only_the_surplus_instances() {
     let six = wait_pool(&s, 6);
     eprintln!("grown to 6 in {:?}", t.elapsed());
     assert_eq!(six[..4], four[..], "1 to 4 kept their processes");
+    // Signals are recorded once the traps are set.
+    for (k, pid) in (1..=6).zip(&six) {
+        wait_for(&format!("instance {k}'s traps"), || {
+            (whole(&s.join(format!("trapping.{k}")))? == format!("{pid}\n")).then_some(())
+        });
+    }
 
     let t = Instant::now();
     set_count(&s, "2");
