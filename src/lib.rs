@@ -15,6 +15,7 @@ pub mod die;
 pub mod envdir;
 pub mod error;
 pub mod exec;
+pub mod instances;
 pub mod limits;
 pub mod logsink;
 pub mod metrics;

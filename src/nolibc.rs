@@ -195,6 +195,10 @@ pub unsafe extern "C" fn mkfifo(path: *const c_char, mode: libc::mode_t) -> c_in
     unsafe { sc(libc::SYS_mknod, a!(path, libc::S_IFIFO | mode, 0)) as c_int }
 }
 #[unsafe(no_mangle)]
+pub unsafe extern "C" fn symlink(target: *const c_char, path: *const c_char) -> c_int {
+    unsafe { sc(libc::SYS_symlink, a!(target, path)) as c_int }
+}
+#[unsafe(no_mangle)]
 pub unsafe extern "C" fn unlink(path: *const c_char) -> c_int {
     unsafe { sc(libc::SYS_unlink, a!(path)) as c_int }
 }

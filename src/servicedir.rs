@@ -62,6 +62,10 @@ impl ServiceDir {
     /// gives no readiness word in svstat either. Silently: invalid
     /// settings are supervise's to report, not every reader's.
     pub fn has_readiness(&self) -> bool {
+        // An instance runs with its pool's settings (man/svkit.7).
+        if let Some(pool) = crate::instances::pool_of_instance(&self.path) {
+            return ServiceDir::new(pool).has_readiness();
+        }
         let settings = Settings {
             has_check: self.helper("check", "", &mut |_| {}),
             ..self.launch_settings(&mut |_| {})

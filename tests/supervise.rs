@@ -140,7 +140,15 @@ fn usage_errors_exit_100() {
         (code, err.as_str()),
         (
             100,
-            "supervise: fatal: missing dir\nsupervise: usage: supervise dir\n"
+            "supervise: fatal: missing dir\nsupervise: usage: supervise dir [instance]\n"
+        )
+    );
+    let (code, _, err) = call("supervise", &["a", "1", "c"], &s.path);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            100,
+            "supervise: fatal: unexpected argument c\nsupervise: usage: supervise dir [instance]\n"
         )
     );
     let (code, _, err) = call("supervise", &["a", "b"], &s.path);
@@ -148,7 +156,7 @@ fn usage_errors_exit_100() {
         (code, err.as_str()),
         (
             100,
-            "supervise: fatal: unexpected argument b\nsupervise: usage: supervise dir\n"
+            "supervise: fatal: instance takes a number from 1 to 1000\nsupervise: usage: supervise dir [instance]\n"
         )
     );
 }

@@ -224,7 +224,7 @@ fn not_running_is_a_warning_and_the_other_dirs_still_get_the_command() {
 #[test]
 fn usage_errors_exit_100() {
     let s = Scratch::new("svc-usage");
-    let usage = "svc: usage: svc [-udoxrpchaitkq12ybDU] [-w udDUrR] [-T ms] dir...\n";
+    let usage = "svc: usage: svc [-udoxrpchaitkq12ybDUR] [-w udDUrR] [-T ms] dir...\n";
     for (args, msg) in [
         (&[][..], "missing dir"),
         (&["-z", "x"][..], "invalid option -z"),

@@ -14,13 +14,13 @@ use svkit::wait::Goal;
 use svkit::{die, error};
 
 const PROG: &str = "svc";
-const USAGE: &str = "svc [-udoxrpchaitkq12ybDU] [-w udDUrR] [-T ms] dir...";
+const USAGE: &str = "svc [-udoxrpchaitkq12ybDUR] [-w udDUrR] [-T ms] dir...";
 /// Exit code when a wait timed out (man/svc.8).
 const EXIT_TIMEOUT: i32 = 1;
 
 const HELP: &str = "\
 svc: send commands to the supervise of each dir, optionally wait for a state.
-usage: svc [-udoxrpchaitkq12ybDU] [-w udDUrR] [-T ms] dir...
+usage: svc [-udoxrpchaitkq12ybDUR] [-w udDUrR] [-T ms] dir...
   -u -d      want up / want down (down signal, then CONT)
   -o         once: start if down, do not restart
   -x         exit supervise once the service is down
@@ -32,6 +32,8 @@ usage: svc [-udoxrpchaitkq12ybDU] [-w udDUrR] [-T ms] dir...
   -w c       wait: u up, U up and ready, d down, D down and finished,
              r restarted, R restarted and ready
   -T ms      give up waiting after ms milliseconds (exit 1)
+  -R         rolling restart: restart the instances of each dir one at a
+             time, each waiting until ready (-wR, -T each), stop at a failure
 See man/svc.8.
 ";
 
@@ -42,11 +44,13 @@ svkit::main!(PROG, HELP, run);
 #[path = "../nolibc.rs"]
 mod nolibc;
 
-fn parse(args: &Args) -> Result<(Request, Vec<Path>), Error> {
+fn parse(args: &Args) -> Result<(Request, bool, Vec<Path>), Error> {
     let mut p = Parser::new(args);
-    let (mut req, mut dirs) = (Request::default(), Vec::new());
+    let (mut req, mut dirs, mut roll) = (Request::default(), Vec::new(), false);
     while let Some(arg) = p.next()? {
         match arg {
+            // -R: a rolling restart (svkit.7, INSTANCES).
+            Arg::Short('R') => roll = true,
             // -D and -U: d and u that also create or remove S/down.
             Arg::Short(c @ ('D' | 'U')) => {
                 req.down_file = Some(c == 'D');
@@ -75,14 +79,19 @@ fn parse(args: &Args) -> Result<(Request, Vec<Path>), Error> {
     if dirs.is_empty() {
         return Err(Error::Usage("missing dir".into()));
     }
-    Ok((req, dirs))
+    if roll && (!req.bytes.is_empty() || req.wait.is_some() || req.down_file.is_some()) {
+        return Err(Error::Usage("-R takes no other command nor -w".into()));
+    }
+    Ok((req, roll, dirs))
 }
 
 fn run(args: Args) -> i32 {
-    let (req, dirs) = parse(&args).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
+    let (req, roll, dirs) = parse(&args).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
     let mut code = 0;
     for dir in &dirs {
-        match req.apply(dir) {
+        // A pool (dir/instances) is every instance of it.
+        let warn = &mut |e: &Error| die::warn(PROG, e);
+        match svkit::instances::svc(&req, roll, dir, warn) {
             Ok(Outcome::Done) => {}
             // With a wait, the order is a dependency order: stop at the first failure.
             Ok(Outcome::TimedOut) => {
@@ -105,7 +114,7 @@ fn run(args: Args) -> i32 {
             Err(e) => {
                 die::warn(PROG, &e);
                 code = error::EXIT_TEMPORARY;
-                if req.wait.is_some() {
+                if req.wait.is_some() || roll {
                     return code;
                 }
             }

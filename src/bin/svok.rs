@@ -29,9 +29,19 @@ fn parse(args: &Args) -> Result<Path, Error> {
 
 fn run(args: Args) -> i32 {
     let dir = parse(&args).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
-    match control::is_supervised(&dir) {
-        Ok(true) => 0,
-        Ok(false) => 100,
-        Err(e) => die::fatal(PROG, &e),
+    // A pool (dir/instances) is supervised when every instance is.
+    let (count, dirs) = svkit::instances::expand(&dir);
+    let pool = count != svkit::instances::Count::Absent;
+    for d in &dirs {
+        // An instance never started has no directory yet.
+        if pool && !svkit::sys::fs::exists(d) {
+            return 100;
+        }
+        match control::is_supervised(d) {
+            Ok(true) => {}
+            Ok(false) => return 100,
+            Err(e) => die::fatal(PROG, &e),
+        }
     }
+    0
 }

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use svkit::args::{Arg, Args, Parser};
 use svkit::error::{EXIT_TEMPORARY, Error};
+use svkit::instances::{self, Item};
 use svkit::report::{self, Report};
 use svkit::sys::{Path, fd::Out};
 use svkit::tai64::Tai64n;
@@ -72,10 +73,25 @@ fn run(args: Args) -> i32 {
     // so does reading what every service uses in one pass.
     let mut all = Vec::new();
     // A scanned tree stands for the services in it.
-    let dirs = dirs
+    let dirs: Vec<Path> = dirs
         .into_iter()
-        .flat_map(|d| report::services_in(&d).unwrap_or_else(|| alloc::vec![d]));
-    for dir in dirs {
+        .flat_map(|d| report::services_in(&d).unwrap_or_else(|| alloc::vec![d]))
+        .collect();
+    // A pool (dir/instances) is a line per instance, then a summary.
+    let (mut seen, mut pooled, mut members) = (Vec::new(), Vec::new(), Vec::new());
+    for item in instances::plan(&dirs) {
+        let (dir, member) = match item {
+            Item::Summary(pool, n) if mode == Mode::Text => {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    instances::summary(&pool, &seen[seen.len() - n..])
+                );
+                continue;
+            }
+            Item::Summary(..) => continue,
+            Item::Dir(dir, member) => (dir, member),
+        };
         let r: Report = report::look(&dir);
         if let Some(e) = r.trouble() {
             // Said once: on stdout where the line or object says it (as
@@ -88,7 +104,9 @@ fn run(args: Args) -> i32 {
         let _ = match mode {
             Mode::Text => writeln!(out, "{}", r.text(now)),
             Mode::Json | Mode::Prometheus => {
-                all.push(r);
+                pooled.extend(member.clone());
+                members.push(member);
+                all.push(r.clone());
                 Ok(())
             }
             Mode::Check(c) => {
@@ -103,14 +121,19 @@ fn run(args: Args) -> i32 {
                 Ok(())
             }
         };
+        seen.push(r);
     }
     // What the services use: one pass over /proc for all of them.
     svkit::metrics::read_usage(&mut all);
     if mode == Mode::Prometheus {
-        out.bytes(svkit::metrics::exposition(&all, now).as_bytes());
+        let text = svkit::metrics::exposition(&all, now);
+        out.bytes(instances::relabel(&text, &pooled).as_bytes());
     }
-    for r in all.iter().filter(|_| mode == Mode::Json) {
-        let _ = writeln!(out, "{}", r.json(now));
+    for (r, member) in all.iter().zip(&members).filter(|_| mode == Mode::Json) {
+        let _ = match member {
+            Some((pool, k)) => writeln!(out, "{}", instances::json(r, pool, *k, now)),
+            None => writeln!(out, "{}", r.json(now)),
+        };
     }
     // A closed stdout is nothing to report: there is nowhere to say it.
     let _ = out.flush();

@@ -111,7 +111,7 @@ pub enum Stage {
 }
 
 /// A service directory scan supervises.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Entry {
     /// Has a logger, connected by a pipe scan holds.
     pub log: bool,
@@ -122,6 +122,11 @@ pub struct Entry {
     /// `Done` from the start when there is no logger.
     pub logger: Slot,
     pub stage: Stage,
+    /// `S/instances` at the last listing: None for a plain service.
+    pub pool: Option<u32>,
+    /// Instance k's supervise at index k-1: as many as the pool has, and
+    /// the surplus ones while they stop.
+    pub instances: Vec<Slot>,
 }
 
 /// The restart delay after `streak` short-lived supervise runs in a row.
@@ -136,9 +141,42 @@ impl Entry {
     /// Whether the entry's stage still wants `role`'s supervise running.
     pub fn wanted(&self, role: Role) -> bool {
         match role {
-            Role::Service => self.stage == Stage::Live,
+            Role::Service => self.stage == Stage::Live && self.pool.is_none(),
+            Role::Instance(k) => self.stage == Stage::Live && self.pool.is_some_and(|n| k <= n),
             Role::Log => self.log && self.stage != Stage::StoppingLogger,
         }
+    }
+
+    /// The slot of `role`; None for an instance it does not have.
+    pub fn slot(&self, role: Role) -> Option<&Slot> {
+        match role {
+            Role::Service => Some(&self.service),
+            Role::Log => Some(&self.logger),
+            Role::Instance(k) => self.instances.get(k.checked_sub(1)? as usize),
+        }
+    }
+
+    /// The slot of `role`, to change.
+    pub fn slot_mut(&mut self, role: Role) -> Option<&mut Slot> {
+        match role {
+            Role::Service => Some(&mut self.service),
+            Role::Log => Some(&mut self.logger),
+            Role::Instance(k) => self.instances.get_mut(k.checked_sub(1)? as usize),
+        }
+    }
+
+    /// Every role it has a slot for.
+    pub fn roles(&self) -> impl Iterator<Item = Role> + use<> {
+        let n = self.instances.len() as u32;
+        [Role::Service, Role::Log]
+            .into_iter()
+            .chain((1..=n).map(Role::Instance))
+    }
+
+    /// Whether every supervise of the service itself (not its logger) is
+    /// gone for good.
+    fn service_done(&self) -> bool {
+        self.service.sup == Sup::Done && self.instances.iter().all(|s| s.sup == Sup::Done)
     }
 }
 
@@ -148,11 +186,12 @@ pub fn advance(t: &mut Tree, now: Duration, out: &mut Vec<Action>) {
     let mut ended = Vec::new();
     for (name, e) in t.entries.iter_mut() {
         loop {
-            for role in [Role::Service, Role::Log] {
+            for role in e.roles() {
                 drive(name, e, role, now, out);
             }
+            super::instances::trim(e);
             match e.stage {
-                Stage::StoppingService if e.service.sup == Sup::Done => {
+                Stage::StoppingService if e.service_done() => {
                     e.stage = Stage::StoppingLogger;
                     if e.log {
                         out.push(Action::CloseWrite {
@@ -190,13 +229,20 @@ fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Ac
     let wanted = e.wanted(role);
     let piped = e.log;
     let timeout_kill = e.timeout_kill;
-    let s = match role {
-        Role::Service => &mut e.service,
-        Role::Log => &mut e.logger,
-    };
+    let Some(s) = e.slot_mut(role) else { return };
     // Copied only for an action: this runs for every slot on every event.
     let name = || name.to_vec();
     match s.sup {
+        // An instance (or a pool's own slot) wanted again after it went
+        // down, by a resize: it starts over.
+        Sup::Done if wanted && role != Role::Log => {
+            *s = Slot::new(Sup::Spawning, now);
+            out.push(Action::Spawn {
+                name: name(),
+                role,
+                piped,
+            });
+        }
         Sup::Idle { due } if wanted => {
             if due <= now {
                 s.sup = Sup::Spawning;
@@ -215,7 +261,7 @@ fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Ac
         }
         Sup::Up { pid } if !wanted => {
             let bound = match role {
-                Role::Service => STOP_SERVICE + timeout_kill,
+                Role::Service | Role::Instance(_) => STOP_SERVICE + timeout_kill,
                 Role::Log => STOP_LOGGER,
             };
             s.sup = Sup::Stopping {
@@ -225,7 +271,7 @@ fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Ac
             out.push(match role {
                 // SIGTERM is supervise's `dx`, and reaches it even when
                 // the directory, and with it the control FIFO, is gone.
-                Role::Service => Action::Signal {
+                Role::Service | Role::Instance(_) => Action::Signal {
                     pid,
                     signal: libc::SIGTERM,
                 },

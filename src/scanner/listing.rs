@@ -23,8 +23,13 @@ pub enum Problem {
 pub enum Found {
     /// A service directory with an executable run; `log`: with a logger
     /// whose run is executable too; `timeout_kill`: its setting (zero
-    /// when absent or invalid, which supervise reports).
-    Service { log: bool, timeout_kill: Duration },
+    /// when absent or invalid, which supervise reports); `pool`: the
+    /// count in its `instances` file, None for a plain service.
+    Service {
+        log: bool,
+        timeout_kill: Duration,
+        pool: Option<u32>,
+    },
     /// A directory whose `run` (or `log/run`) is missing or unusable: not
     /// started yet, but a service already supervised keeps running.
     Waiting(Role, Problem),
@@ -64,12 +69,14 @@ pub fn classify(name: &Path) -> Option<Found> {
         .setting("timeout-kill", &mut |_| {})
         .and_then(|t| parse_ms(&t))
         .unwrap_or(Duration::ZERO);
+    let pool = super::instances::pool_of(name);
     let log = name.join("log");
     Some(match fs::stat(&log) {
         Ok(m) if m.is_dir() => match runnable(&log) {
             Ok(()) => Found::Service {
                 log: true,
                 timeout_kill,
+                pool,
             },
             Err(p) => Found::Waiting(Role::Log, p),
         },
@@ -77,6 +84,7 @@ pub fn classify(name: &Path) -> Option<Found> {
         Ok(_) | Err(Errno::ENOENT) => Found::Service {
             log: false,
             timeout_kill,
+            pool,
         },
         Err(e) => Found::Waiting(Role::Log, Problem::Unreadable(e)),
     })

@@ -10,6 +10,7 @@
 //! supervise first, then the logger once S's is gone, then the pipe closes.
 
 pub mod entry;
+pub mod instances;
 pub mod listing;
 pub mod notice;
 pub mod run;
@@ -25,13 +26,15 @@ use alloc::vec::Vec;
 use core::ffi::c_int;
 use core::time::Duration;
 
-/// Which of an entry's two supervise processes.
+/// Which of an entry's supervise processes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Role {
     /// `supervise S`
     Service,
     /// `supervise S/log`
     Log,
+    /// `supervise S K`: instance K (from 1) of a pool (man/svkit.7).
+    Instance(u32),
 }
 
 /// Everything scan supervises.
@@ -137,31 +140,24 @@ impl Tree {
         };
         self.entries
             .values()
-            .flat_map(|e| [due(&e.service), due(&e.logger)])
-            .flatten()
+            .flat_map(|e| [&e.service, &e.logger].into_iter().chain(&e.instances))
+            .filter_map(due)
             .min()
     }
 
     /// The slot of `name`'s `role`, if a spawn is out for it.
     fn spawning(&mut self, name: &[u8], role: Role) -> Option<&mut Slot> {
-        let e = self.entries.get_mut(name)?;
-        let s = match role {
-            Role::Service => &mut e.service,
-            Role::Log => &mut e.logger,
-        };
+        let s = self.entries.get_mut(name)?.slot_mut(role)?;
         (s.sup == Sup::Spawning).then_some(s)
     }
 
     fn slot_of_pid(&mut self, pid: i32) -> Option<(Vec<u8>, Role, &mut Entry)> {
-        let (name, e) = self.entries.iter_mut().find(|(_, e)| {
-            [e.service.sup, e.logger.sup].iter().any(
-                |s| matches!(s, Sup::Up { pid: p } | Sup::Stopping { pid: p, .. } if *p == pid),
-            )
-        })?;
-        let role = match e.service.sup {
-            Sup::Up { pid: p } | Sup::Stopping { pid: p, .. } if p == pid => Role::Service,
-            _ => Role::Log,
-        };
+        let runs = |s: &Slot| matches!(s.sup, Sup::Up { pid: p } | Sup::Stopping { pid: p, .. } if p == pid);
+        let (name, e) = self
+            .entries
+            .iter_mut()
+            .find(|(_, e)| e.roles().any(|r| e.slot(r).is_some_and(runs)))?;
+        let role = e.roles().find(|&r| e.slot(r).is_some_and(runs))?;
         Some((name.clone(), role, e))
     }
 }
@@ -196,14 +192,7 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
         Event::ControlFailed { name, role } => {
             // The directory is gone with its FIFO: the supervise hears
             // SIGTERM instead, which it obeys as `dx`.
-            let e = t.entries.get(&name);
-            let s = e.map(|e| {
-                if role == Role::Service {
-                    e.service
-                } else {
-                    e.logger
-                }
-            });
+            let s = t.entries.get(&name).and_then(|e| e.slot(role));
             if let Some(Sup::Stopping { pid, .. }) = s.map(|s| s.sup) {
                 out.push(Action::Signal {
                     pid,
@@ -214,9 +203,8 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
         Event::Exited { pid, status } => {
             if let Some((name, role, e)) = t.slot_of_pid(pid) {
                 let wanted = e.wanted(role);
-                let s = match role {
-                    Role::Service => &mut e.service,
-                    Role::Log => &mut e.logger,
+                let Some(s) = e.slot_mut(role) else {
+                    unreachable!("slot_of_pid found {role:?}")
                 };
                 if matches!(s.sup, Sup::Up { .. }) && wanted {
                     out.push(Action::Warn(Notice::Died { name, role, status }));
@@ -263,12 +251,25 @@ fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut V
     for (name, f) in &found {
         let known = t.entries.contains_key(name);
         match f {
-            Found::Service { log, timeout_kill } => {
+            Found::Service {
+                log,
+                timeout_kill,
+                pool,
+            } => {
                 present.insert(name);
                 let e = t.entries.entry(name.clone()).or_insert_with(|| Entry {
                     log: *log,
                     timeout_kill: *timeout_kill,
-                    service: Slot::new(Sup::Idle { due: now }, now),
+                    // A pool's own slot stays unused (`wanted` says no).
+                    service: Slot::new(
+                        match pool {
+                            None => Sup::Idle { due: now },
+                            Some(_) => Sup::Done,
+                        },
+                        now,
+                    ),
+                    pool: *pool,
+                    instances: Vec::new(),
                     logger: Slot::new(
                         if *log {
                             Sup::Idle { due: now }
@@ -280,8 +281,12 @@ fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut V
                     stage: Stage::Live,
                 });
                 e.timeout_kill = *timeout_kill;
+                instances::resize(e, *pool, now);
                 // Ask again whether the one who supervises it still does.
-                for s in [&mut e.service, &mut e.logger] {
+                for s in [&mut e.service, &mut e.logger]
+                    .into_iter()
+                    .chain(e.instances.iter_mut())
+                {
                     if s.sup == Sup::Foreign && e.stage == Stage::Live {
                         s.sup = Sup::Idle { due: now };
                     }

@@ -38,8 +38,13 @@ pub enum Notice {
 /// The service dir a role's supervise runs on, relative to DIR.
 pub fn dir_of(name: &[u8], role: Role) -> Vec<u8> {
     let mut d = name.to_vec();
-    if role == Role::Log {
-        d.extend_from_slice(b"/log");
+    match role {
+        Role::Service => {}
+        Role::Log => d.extend_from_slice(b"/log"),
+        Role::Instance(k) => {
+            d.extend_from_slice(b"/");
+            d.extend_from_slice(crate::instances::home(k).as_bytes());
+        }
     }
     d
 }

@@ -53,6 +53,8 @@ struct Io {
     /// Watches on service dirs that wait for their run, by name.
     waiting: BTreeMap<Vec<u8>, Vec<i32>>,
     pipes: BTreeMap<Vec<u8>, Pipe>,
+    /// The `instances` files of the services (super::instances).
+    pools: super::instances::Watcher,
     period: Duration,
     next_rescan: Duration,
 }
@@ -131,6 +133,7 @@ impl Io {
             inotify,
             waiting: BTreeMap::new(),
             pipes: BTreeMap::new(),
+            pools: super::instances::Watcher::new(),
             period,
             next_rescan: Duration::ZERO,
         })
@@ -140,8 +143,11 @@ impl Io {
     fn rescan(&mut self) -> Option<Event> {
         self.next_rescan = time::monotonic() + self.period;
         match listing::list() {
-            Ok(found) => {
+            Ok(mut found) => {
                 self.watch_waiting(&found);
+                for text in self.pools.update(&mut found) {
+                    die::warn(PROG, &text);
+                }
                 Some(Event::Listed(found))
             }
             Err(e) => {
@@ -195,10 +201,14 @@ impl Io {
             .deadline()
             .map_or(self.next_rescan, |d| d.min(self.next_rescan));
         let timeout = deadline.saturating_sub(time::monotonic());
-        let mut watches = Vec::with_capacity(2);
+        let mut watches = Vec::with_capacity(3);
         watches.push(Watch::input(self.signals.fd()));
         if let Some(i) = &self.inotify {
             watches.push(Watch::input(i.fd()));
+        }
+        let pools_at = watches.len();
+        if let Some(fd) = self.pools.fd() {
+            watches.push(Watch::input(fd));
         }
         if let Err(e) = poll::wait(&mut watches, Some(timeout)) {
             die::warn(PROG, &Err::<(), _>(e).doing(|| "poll".into()).unwrap_err());
@@ -224,6 +234,9 @@ impl Io {
             && watches.get(1).is_some_and(|w| w.ready)
         {
             i.drain();
+            rescan = true;
+        }
+        if watches.get(pools_at).is_some_and(|w| w.ready) && self.pools.changed() {
             rescan = true;
         }
         let now = time::monotonic();
@@ -293,11 +306,13 @@ impl Io {
         let dup = if piped {
             match self.pipe(&name) {
                 Ok(p) => match (role, &p.write) {
-                    (Role::Service, Some(w)) => Some((w.raw(), 1)),
+                    (Role::Service | Role::Instance(_), Some(w)) => Some((w.raw(), 1)),
                     (Role::Log, _) => Some((p.read.raw(), 0)),
                     // The write end closes once S's supervise is gone for
                     // good, and the machine never starts S again after that.
-                    (Role::Service, None) => return Event::SpawnFailed { name, role },
+                    (Role::Service | Role::Instance(_), None) => {
+                        return Event::SpawnFailed { name, role };
+                    }
                 },
                 Err(e) => {
                     die::warn(PROG, &e);
@@ -307,7 +322,21 @@ impl Io {
         } else {
             None
         };
-        let argv = [c"supervise", dir.as_cstr()];
+        // An instance's supervise runs on S and is told its number.
+        let k = super::instances::argument(role);
+        let own = Path::new(&name);
+        let argv_pool;
+        let argv_one;
+        let argv: &[&core::ffi::CStr] = match &k {
+            Some(k) => {
+                argv_pool = [c"supervise", own.as_cstr(), k.as_c_str()];
+                &argv_pool
+            }
+            None => {
+                argv_one = [c"supervise", dir.as_cstr()];
+                &argv_one
+            }
+        };
         let dups: &[(i32, i32)] = match &dup {
             Some(d) => core::slice::from_ref(d),
             None => &[],
@@ -322,7 +351,14 @@ impl Io {
         // Not posix_spawn, which waits for each supervise to exec: at a
         // cold start the ones started before keep the machine busy, and
         // that wait grows with every service.
-        match fork::fork_exec(&self.supervise, &argv, &opts) {
+        // An instance's programs find their number and the pool's size in
+        // the environment supervise inherits: set around the fork only.
+        let pool_env = super::instances::set_env(role, &own);
+        let started = fork::fork_exec(&self.supervise, argv, &opts);
+        if pool_env {
+            super::instances::unset_env();
+        }
+        match started {
             Ok(pid) => Event::Started { name, role, pid },
             Err(e) => {
                 let e = Err::<(), _>(e)

@@ -22,10 +22,12 @@ fn listed(items: &[(&str, Found)]) -> Event {
 const PLAIN: Found = Found::Service {
     log: false,
     timeout_kill: Duration::ZERO,
+    pool: None,
 };
 const LOGGED: Found = Found::Service {
     log: true,
     timeout_kill: Duration::ZERO,
+    pool: None,
 };
 
 /// Runs `events` in order at `now`, returning the tree and every action.
@@ -449,7 +451,14 @@ impl World {
                     .map(|i| {
                         let log = logged & (1 << i) != 0;
                         let timeout_kill = Duration::ZERO;
-                        (n(NAMES[i]), Found::Service { log, timeout_kill })
+                        (
+                            n(NAMES[i]),
+                            Found::Service {
+                                log,
+                                timeout_kill,
+                                pool: None,
+                            },
+                        )
                     })
                     .collect(),
             ),
@@ -577,6 +586,7 @@ fn a_service_gets_its_timeout_kill_on_top_of_the_stop_bound() {
     let slow = Found::Service {
         log: false,
         timeout_kill: Duration::from_secs(20),
+        pool: None,
     };
     let (t, _) = step(running(), listed(&[("db", slow), ("web", LOGGED)]), T0);
     let (t, _) = step(t, Event::Terminate, secs(1));

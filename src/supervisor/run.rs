@@ -47,6 +47,11 @@ struct Io {
     notify: Option<Fd>,
     /// `NOTIFY_SOCKET=/abs/S/supervise/notify`, for run's environment.
     notify_env: CString,
+    /// Where `supervise/` is, relative to S: "." for a plain service,
+    /// `instance/K` for instance K of a pool (man/svkit.7).
+    home: Path,
+    /// The instance number K, for the programs' environment.
+    instance: Option<u32>,
     /// What following a daemon through a pid file needs.
     follow: Follow,
 }
@@ -66,9 +71,15 @@ struct Follow {
 /// Supervises the service directory `shown` until told to exit. Returns
 /// only errors met before supervision starts.
 pub fn supervise(shown: Path) -> Result<(), Error> {
+    supervise_instance(shown, None)
+}
+
+/// Supervises instance `instance` of the pool in `shown` (or, with None,
+/// the plain service `shown`) until told to exit.
+pub fn supervise_instance(shown: Path, instance: Option<u32>) -> Result<(), Error> {
     let now = clock();
-    let mut io = Io::open(shown)?;
-    let previous = status::read(&io.dir.path).ok();
+    let mut io = Io::open(shown, instance)?;
+    let previous = status::read(&io.home).ok();
     let orphan = previous.filter(|s| s.state == RunState::Run).and_then(|s| {
         let pid = orphan::find(s.pid, s.changed)?;
         // ESRCH: it died in the meantime, and there is nothing to wait for.
@@ -108,11 +119,16 @@ fn clock() -> Now {
 }
 
 impl Io {
-    fn open(shown: Path) -> Result<Io, Error> {
+    fn open(shown: Path, instance: Option<u32>) -> Result<Io, Error> {
         fs::chdir(&shown).doing(|| format!("chdir to {shown}"))?;
         let dir = ServiceDir::here(shown);
-        let show = |name: &str| dir.show(name);
-        let sup = Path::from("supervise");
+        let home = match instance {
+            Some(k) => crate::instances::make_home(&dir, k)?,
+            None => Path::from("."),
+        };
+        let at = |name: &str| within(&home, name);
+        let show = |name: &str| dir.show(&at(name).lossy());
+        let sup = at("supervise");
         fs::mkdir(&sup, 0o755).doing(|| format!("create {}", show("supervise")))?;
         // It may be a symlink to a directory elsewhere (a tmpfs), as with
         // daemontools and runit; its entries may not.
@@ -123,23 +139,24 @@ impl Io {
                 format!("it is {}, not a directory", kind_of(&meta)),
             ));
         }
-        check_entries(&dir)?;
-        let lock = fs::open_regular(&Path::from("supervise/lock"), libc::O_WRONLY, 0o600)
-            .map_err(|e| unexpected(&dir, "supervise/lock", e))?;
+        check_entries(&dir, &home)?;
+        let lock_name = at("supervise/lock").lossy();
+        let lock = fs::open_regular(&Path::from(lock_name.as_str()), libc::O_WRONLY, 0o600)
+            .map_err(|e| unexpected(&dir, &lock_name, e))?;
         fs::lock_exclusive_now(&lock).doing(|| format!("acquire {}", show("supervise/lock")))?;
-        let control = open_fifo("supervise/control", libc::O_RDONLY, &dir)?;
-        let control_writer = open_fifo("supervise/control", libc::O_WRONLY, &dir)?;
+        let control = open_fifo(&at("supervise/control"), libc::O_RDONLY, &dir)?;
+        let control_writer = open_fifo(&at("supervise/control"), libc::O_WRONLY, &dir)?;
         let signals = Signals::catch(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGINT])
             .doing(|| "install signal handlers".to_string())?;
         // A logger that went away must not kill us with SIGPIPE.
         signal::ignore(libc::SIGPIPE);
         // Last: from now on clients see a running supervise.
-        let ok = open_fifo("supervise/ok", libc::O_RDONLY, &dir)?;
+        let ok = open_fifo(&at("supervise/ok"), libc::O_RDONLY, &dir)?;
         let name = CString::new(dir.shown.file_name()).unwrap_or_default();
         // The service may chdir: NOTIFY_SOCKET must be absolute.
         let cwd = fs::cwd().doing(|| format!("find the full name of {}", dir.shown))?;
         let mut notify_env = b"NOTIFY_SOCKET=".to_vec();
-        notify_env.extend_from_slice(cwd.join("supervise/notify").as_bytes());
+        notify_env.extend_from_slice(cwd.join(at("supervise/notify").as_bytes()).as_bytes());
         let notify_env = CString::new(notify_env).unwrap_or_default();
         Ok(Io {
             dir,
@@ -154,6 +171,8 @@ impl Io {
             ready_pipe: None,
             notify: None,
             notify_env,
+            home,
+            instance,
             follow: Follow::default(),
         })
     }
@@ -303,7 +322,7 @@ impl Io {
                 memory::session_rss(pid).map(|rss| Event::Memory { rss })
             }
             Action::Restarting(why) => {
-                let s = &self.dir.shown;
+                let s = &self.who();
                 let t = &m.settings;
                 match why {
                     Why::Watchdog => die::warn(
@@ -432,7 +451,7 @@ impl Io {
         drop(ready_w);
         // A STATUS= text of the previous run says nothing about this one.
         // (After the spawn: the new run's datagrams are read later.)
-        let _ = fs::unlink(&Path::from("supervise/message"));
+        let _ = fs::unlink(&within(&self.home, "supervise/message"));
         if pid.is_err() {
             self.ready_pipe = None;
         }
@@ -447,8 +466,8 @@ impl Io {
         if self.notify.is_some() {
             return true;
         }
-        let path = Path::from("supervise/notify");
-        let show = self.dir.show("supervise/notify");
+        let path = within(&self.home, "supervise/notify");
+        let show = self.dir.show(&path.lossy());
         // The mode comes from the umask at bind: a chmod by name after it
         // would follow a symlink put in the socket's place meanwhile.
         let umask = fs::umask(0o177);
@@ -531,10 +550,13 @@ impl Io {
         argv.push(&path);
         argv.extend(args.iter().map(|a| a.as_c_str()));
         argv.push(&self.name);
+        let pool_env = self
+            .instance
+            .and_then(|k| crate::instances::environment(&self.dir, k, extra.env));
         let opts = Spawn {
             new_session: true,
             dup: extra.dup,
-            env: extra.env,
+            env: pool_env.as_deref().or(extra.env),
             pid_var: extra.pid_var,
             ..Spawn::default()
         };
@@ -548,7 +570,7 @@ impl Io {
             Ok(()) | Err(Errno::ESRCH) => {}
             Err(e) => {
                 let e = Err::<(), _>(e)
-                    .doing(|| format!("signal {} (pid {pid})", self.dir.shown))
+                    .doing(|| format!("signal {} (pid {pid})", self.who()))
                     .unwrap_err();
                 die::warn(PROG, &e);
             }
@@ -587,12 +609,13 @@ impl Io {
     }
 
     fn write(&self, name: &str, bytes: &[u8]) {
-        let path = Path::from(name);
+        let path = within(&self.home, name);
         let Err(e) = fs::write_atomic(&path, bytes, 0o644) else {
             return;
         };
+        let name = path.lossy();
         let new = format!("{name}.new");
-        let doing = format!("write {}", self.dir.show(name));
+        let doing = format!("write {}", self.dir.show(&name));
         let e = unexpected_or(&self.dir, &new, e, doing);
         die::warn(PROG, &e);
         // Something put at NAME.new (or at NAME, which the exchange moved
@@ -602,7 +625,7 @@ impl Io {
             fs::lstat(&Path::from(new.as_str())).is_ok_and(|m| !(m.is_file() && m.nlink == 1));
         if planted && fs::unlink(&Path::from(new.as_str())).is_ok() {
             if let Err(e) = fs::write_atomic(&path, bytes, 0o644) {
-                let doing = format!("write {}", self.dir.show(name));
+                let doing = format!("write {}", self.dir.show(&name));
                 die::warn(PROG, &unexpected_or(&self.dir, &new, e, doing));
             }
         }
@@ -623,13 +646,33 @@ fn session_of(pid: i32) -> Option<i32> {
     memory::parse_stat(&text).map(|(session, _)| session)
 }
 
+impl Io {
+    /// The service as messages name it: S, or S/instance/K for an instance.
+    fn who(&self) -> Path {
+        match self.instance {
+            Some(_) => self.dir.show(&self.home.lossy()),
+            None => self.dir.shown.clone(),
+        }
+    }
+}
+
+/// `name` in the directory holding `supervise/`: as before for a plain
+/// service (home "."), so that its paths and messages are unchanged.
+fn within(home: &Path, name: &str) -> Path {
+    if home.as_bytes() == b"." {
+        Path::from(name)
+    } else {
+        home.join(name)
+    }
+}
+
 /// Makes (if needed) and opens a FIFO of `supervise/`, non-blocking,
 /// never through a symlink; its mode is set on what was opened.
-fn open_fifo(name: &str, mode: i32, dir: &ServiceDir) -> Result<Fd, Error> {
-    let path = Path::from(name);
-    fs::mkfifo(&path, 0o600).doing(|| format!("create {}", dir.show(name)))?;
+fn open_fifo(path: &Path, mode: i32, dir: &ServiceDir) -> Result<Fd, Error> {
+    let name = &path.lossy();
+    fs::mkfifo(path, 0o600).doing(|| format!("create {}", dir.show(name)))?;
     let flags = mode | libc::O_NONBLOCK | libc::O_NOFOLLOW;
-    let fd = fs::open(&path, flags, 0).map_err(|e| unexpected(dir, name, e))?;
+    let fd = fs::open(path, flags, 0).map_err(|e| unexpected(dir, name, e))?;
     let meta = fs::fstat(&fd).doing(|| format!("stat {}", dir.show(name)))?;
     if !meta.is_fifo() {
         return Err(not_what_supervise_makes(dir, name, &meta, Kind::Fifo));
@@ -666,9 +709,10 @@ const ENTRIES: &[(&str, Kind)] = &[
 /// there: supervise runs as root over directories others may own, and
 /// writing, chmodding or creating through a symlink (or a hard link to
 /// someone else's file) put there would hand them root's files.
-fn check_entries(dir: &ServiceDir) -> Result<(), Error> {
+fn check_entries(dir: &ServiceDir, home: &Path) -> Result<(), Error> {
     for &(name, want) in ENTRIES {
-        let meta = match fs::lstat(&Path::from(name)) {
+        let name = &within(home, name).lossy();
+        let meta = match fs::lstat(&Path::from(name.as_str())) {
             Ok(meta) => meta,
             Err(Errno::ENOENT) => continue,
             Err(e) => return Err(e).doing(|| format!("stat {}", dir.show(name))),

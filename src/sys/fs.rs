@@ -172,6 +172,28 @@ pub fn mkdir(path: &Path, mode: u32) -> Result<bool> {
     }
 }
 
+/// symlink(2): `path` made a symlink holding `target`; Ok(false) when
+/// something is there already (never replaced, never followed).
+pub fn symlink(target: &Path, path: &Path) -> Result<bool> {
+    // SAFETY: both are NUL-terminated paths.
+    match check(unsafe { libc::symlink(target.as_cstr().as_ptr(), path.as_cstr().as_ptr()) }) {
+        Ok(_) => Ok(true),
+        Err(Errno::EEXIST) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// mkdir(2) with `mode` less the umask, and no chmod that could follow a
+/// symlink swapped in meanwhile; Ok(false) when it already existed.
+pub fn mkdir_umasked(path: &Path, mode: u32) -> Result<bool> {
+    // SAFETY: a NUL-terminated path.
+    match check(unsafe { libc::mkdir(path.as_cstr().as_ptr(), mode) }) {
+        Ok(_) => Ok(true),
+        Err(Errno::EEXIST) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// mkfifo(2); an existing entry is fine (mkfifo never follows a symlink
 /// there). The umask applies: whoever opens it sets the exact mode with
 /// `fchmod` once `fstat` showed it opened a FIFO, never `chmod` by name,

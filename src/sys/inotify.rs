@@ -44,4 +44,28 @@ impl Inotify {
             }
         }
     }
+
+    /// Reads every queued event, handing `f` the name each carries (empty
+    /// for an event on the watched directory itself).
+    pub fn drain_names(&self, mut f: impl FnMut(&[u8])) {
+        // Room for many events; each is 16 bytes of header and its name.
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = self.fd.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut at = 0;
+            // struct inotify_event: wd, mask, cookie, len, then len bytes of
+            // NUL-padded name; the kernel only returns whole events.
+            while at + 16 <= n {
+                let len =
+                    u32::from_ne_bytes([buf[at + 12], buf[at + 13], buf[at + 14], buf[at + 15]]);
+                let end = (at + 16 + len as usize).min(n);
+                let name = &buf[at + 16..end];
+                let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+                f(name);
+                at = end;
+            }
+        }
+    }
 }

@@ -109,6 +109,25 @@ unsafe extern "C" {
     static environ: *const *mut c_char;
 }
 
+/// The value of our environment variable `name`, if set.
+pub fn env_var(name: &str) -> Option<&'static [u8]> {
+    // SAFETY: as in `environment`: a NULL-terminated array of C strings
+    // that nothing in this single-threaded process changes while we read.
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let entry = CStr::from_ptr(*p).to_bytes();
+            if let Some(rest) = entry.strip_prefix(name.as_bytes())
+                && let Some(value) = rest.strip_prefix(b"=")
+            {
+                return Some(value);
+            }
+            p = p.add(1);
+        }
+    }
+    None
+}
+
 /// Our environment, `NAME=value` each, without the variables in `drop`.
 pub fn environment(drop: &[&str]) -> Vec<CString> {
     let mut out = Vec::new();
