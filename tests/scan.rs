@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, symlink};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A logger that appends its input to `main.log` in its log dir.
@@ -485,4 +485,106 @@ fn sigint_stops_everything_as_sigterm_does() {
     kill(tree.pid, libc::SIGINT);
     assert_eq!(tree.wait_exit().code(), Some(0), "{}", tree.stderr());
     assert!(!alive(run) && !alive(logger));
+}
+
+/// The soft and hard limit of open files of `pid`, from /proc.
+fn open_files_limit(pid: i32) -> (String, String) {
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let mut words = line.split_whitespace().skip(3);
+    let soft = words.next().unwrap().to_string();
+    (soft, words.next().unwrap().to_string())
+}
+
+/// `count` services named s00, s01, ... in `dir`, each with a logger.
+fn logged_services(dir: &Path, count: usize) -> Vec<String> {
+    let names: Vec<String> = (0..count).map(|i| format!("s{i:02}")).collect();
+    for name in &names {
+        service(&dir.join(name), "exec sleep 1000", Some(CAT_LOGGER));
+    }
+    names
+}
+
+/// scan on `dir` under the shell's `ulimit` arguments `limit`.
+fn scan_limited(dir: &Path, limit: &str, stderr: PathBuf) -> Tree {
+    Tree::spawn(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit {limit} && exec \"$0\" \"$1\""))
+            .arg(bin("scan"))
+            .arg(dir),
+        stderr,
+    )
+}
+
+#[test]
+fn scan_raises_its_open_files_limit_and_gives_supervise_the_old_one() {
+    let s = Scratch::new("scan-nofile");
+    let dir = s.join("service");
+    // 80 pipe ends: more than the soft limit, within the hard one.
+    let names = logged_services(&dir, 40);
+    let tree = scan_limited(&dir, "-Sn 64", s.join("scan.err"));
+    for name in &names {
+        wait_up_quiet(&dir.join(name), 0);
+        wait_up_quiet(&dir.join(name).join("log"), 0);
+    }
+    let (soft, hard) = open_files_limit(tree.pid);
+    assert_eq!(soft, hard, "scan raised its soft limit to the hard one");
+    let sup = wait_supervise(&tree, "s00/log", 0);
+    assert_eq!(open_files_limit(sup), ("64".into(), hard));
+    assert_eq!(tree.stderr(), "");
+}
+
+#[test]
+fn out_of_fds_scan_says_once_how_many_wait_and_what_limit_fits_them() {
+    let s = Scratch::new("scan-shortfds");
+    let dir = s.join("service");
+    let names = logged_services(&dir, 40);
+    let mut tree = scan_limited(&dir, "-n 64", s.join("scan.err"));
+    let told = wait_for("scan to say how many wait", || {
+        let err = tree.stderr();
+        err.ends_with(")\n").then_some(err)
+    });
+    // "... unable to supervise N services: Too many open files (the
+    // limit is 64; F would fit them all)"
+    let words: Vec<&str> = told.split_whitespace().collect();
+    let count: usize = words[5].parse().unwrap();
+    let fits = words[words.len() - 5].parse::<usize>().unwrap();
+    assert_eq!(
+        told,
+        format!(
+            "scan: warning: unable to supervise {count} services: Too many open files \
+             (the limit is 64; {fits} would fit them all)\n"
+        )
+    );
+    assert!(count > 0 && count < 40, "{told}");
+    // Room made by taking as many away: the others start at a retry,
+    // and no retry told anything.
+    let (gone, rest) = names.split_at(count);
+    for name in gone {
+        // Started, not starting: a supervise not yet in its dir would
+        // find it gone and exit.
+        wait_up_quiet(&dir.join(name), 0);
+        wait_up_quiet(&dir.join(name).join("log"), 0);
+        fs::rename(dir.join(name), s.join(name)).unwrap();
+    }
+    for name in rest {
+        wait_up_quiet(&dir.join(name).join("log"), 0);
+    }
+    assert_eq!(tree.stderr(), told);
+    kill(tree.pid, libc::SIGTERM);
+    assert_eq!(tree.wait_exit().code(), Some(0));
+    // The limit it named fits them all.
+    for name in gone {
+        fs::rename(s.join(name), dir.join(name)).unwrap();
+    }
+    let fitted = scan_limited(&dir, &format!("-n {fits}"), s.join("fitted.err"));
+    for name in &names {
+        wait_up_quiet(&dir.join(name).join("log"), 0);
+    }
+    wait_for("scan to settle", || idle_in_poll(fitted.pid).then_some(()));
+    assert_eq!(fitted.stderr(), "");
 }

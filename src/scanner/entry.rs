@@ -3,7 +3,7 @@
 //! taken down in stages, the service before its logger.
 
 use super::notice::Notice;
-use super::{Action, Role, Tree};
+use super::{Action, Failure, Role, Tree};
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -52,6 +52,9 @@ pub struct Slot {
     streak: u32,
     /// Being supervised by someone else was reported already.
     told_foreign: bool,
+    /// Why the last spawn failed, told already, until one succeeds: a
+    /// failure is told once, not at every retry.
+    failure: Option<Failure>,
 }
 
 impl Slot {
@@ -62,21 +65,32 @@ impl Slot {
             started: now,
             streak: 0,
             told_foreign: false,
+            failure: None,
         }
     }
 
     /// Its supervise was spawned as `pid`.
     pub fn started(&mut self, pid: i32, now: Duration) {
         (self.sup, self.started, self.told_foreign) = (Sup::Up { pid }, now, false);
+        self.failure = None;
     }
 
     /// Its supervise could not be spawned: try again after the back-off.
-    pub fn failed(&mut self, now: Duration) {
+    /// True when the failure is to be told: the first of its kind since
+    /// the last success, and not a shortage of fds (counted instead).
+    pub fn failed(&mut self, why: Failure, now: Duration) -> bool {
         self.streak += 1;
         self.started = now;
         self.sup = Sup::Idle {
             due: now + backoff(self.streak),
         };
+        let told = self.failure.replace(why);
+        why != Failure::Fds && told != Some(why)
+    }
+
+    /// Whether its last spawn failed for want of a file descriptor.
+    pub fn short_of_fds(&self) -> bool {
+        self.failure == Some(Failure::Fds)
     }
 
     /// Someone else supervises it; true the first time, to be told.

@@ -20,6 +20,8 @@ pub use entry::{Entry, Slot, Stage, Sup};
 pub use listing::{Found, Problem};
 pub use notice::{Notice, dir_of};
 
+use crate::sys::Errno;
+
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::ffi::c_int;
@@ -54,10 +56,11 @@ pub enum Event {
         role: Role,
         pid: i32,
     },
-    /// Could not be spawned (already reported).
+    /// Could not be spawned.
     SpawnFailed {
         name: Vec<u8>,
         role: Role,
+        why: Failure,
     },
     /// Already supervised by a process scan did not start.
     Foreign {
@@ -77,6 +80,19 @@ pub enum Event {
     Terminate,
     /// A deadline passed. Harmless when early.
     Tick,
+}
+
+/// Why a supervise could not be spawned.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Failure {
+    /// scan is at its limit of open files (the pipe for a logger needs
+    /// two): a limit, not the service's fault, so told as one count of the
+    /// services it keeps down (`Tree::short_of_fds`), not one by one.
+    Fds,
+    /// The pipe to its logger could not be made.
+    Pipe(Errno),
+    /// The fork failed.
+    Fork(Errno),
 }
 
 /// What the I/O loop must do.
@@ -140,6 +156,15 @@ impl Tree {
             .min()
     }
 
+    /// How many services wait for scan to have a free file descriptor.
+    pub fn short_of_fds(&self) -> usize {
+        let short = |s: &Slot| s.short_of_fds() && matches!(s.sup, Sup::Idle { .. });
+        self.entries
+            .values()
+            .filter(|e| short(&e.service) || short(&e.logger))
+            .count()
+    }
+
     /// The slot of `name`'s `role`, if a spawn is out for it.
     fn spawning(&mut self, name: &[u8], role: Role) -> Option<&mut Slot> {
         let e = self.entries.get_mut(name)?;
@@ -179,9 +204,11 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
                 s.started(pid, now);
             }
         }
-        Event::SpawnFailed { name, role } => {
-            if let Some(s) = t.spawning(&name, role) {
-                s.failed(now);
+        Event::SpawnFailed { name, role, why } => {
+            if let Some(s) = t.spawning(&name, role)
+                && s.failed(why, now)
+            {
+                out.push(Action::Warn(Notice::SpawnFailed { name, role, why }));
             }
         }
         Event::Foreign { name, role } => {

@@ -2,8 +2,9 @@
 //! service as it is named inside DIR (`web`, `web/log`), the way the
 //! supervise processes name theirs on the same stderr.
 
-use super::Role;
 use super::listing::{Found, Problem};
+use super::{Failure, Role};
+use crate::sys::Errno;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -28,6 +29,19 @@ pub enum Notice {
     Killed {
         name: Vec<u8>,
         role: Role,
+    },
+    SpawnFailed {
+        name: Vec<u8>,
+        role: Role,
+        why: Failure,
+    },
+    /// `count` services wait for a free fd: scan's open-files limit is
+    /// `limit` (its hard limit too, or it would have raised it) and
+    /// `fits` would make room for them all.
+    ShortOfFds {
+        count: usize,
+        limit: u64,
+        fits: u64,
     },
 }
 
@@ -86,6 +100,33 @@ impl fmt::Display for Notice {
                 f,
                 "supervise {} did not exit in time: killed it and its service",
                 show(name, *role)
+            ),
+            Notice::SpawnFailed { name, role, why } => match why {
+                Failure::Pipe(e) => write!(
+                    f,
+                    "unable to create a pipe for {}: {}",
+                    show(name, Role::Service),
+                    e.desc()
+                ),
+                Failure::Fork(e) => write!(
+                    f,
+                    "unable to spawn supervise {}: {}",
+                    show(name, *role),
+                    e.desc()
+                ),
+                Failure::Fds => write!(
+                    f,
+                    "unable to spawn supervise {}: {}",
+                    show(name, *role),
+                    Errno(libc::EMFILE).desc()
+                ),
+            },
+            Notice::ShortOfFds { count, limit, fits } => write!(
+                f,
+                "unable to supervise {count} service{}: {} (the limit is {limit}; \
+                 {fits} would fit them all)",
+                if *count == 1 { "" } else { "s" },
+                Errno(libc::EMFILE).desc()
             ),
         }
     }
