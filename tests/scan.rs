@@ -588,3 +588,49 @@ fn out_of_fds_scan_says_once_how_many_wait_and_what_limit_fits_them() {
     wait_for("scan to settle", || idle_in_poll(fitted.pid).then_some(()));
     assert_eq!(fitted.stderr(), "");
 }
+
+#[test]
+fn two_hundred_services_come_up_one_removed_stops_and_sigterm_stores_every_last_line() {
+    let s = Scratch::new("scan-many");
+    let dir = s.join("service");
+    // Half with a logger; each service's last words are written after
+    // its TERM, so only a logger stopped after its service stores them.
+    let names: Vec<String> = (0..200).map(|i| format!("s{i:03}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        service(
+            &dir.join(name),
+            "trap 'kill $!; echo last words; exit 0' TERM; echo first words
+             sleep 1000 & wait",
+            (i % 2 == 0).then_some(CAT_LOGGER),
+        );
+    }
+    let mut tree = Tree::scan(&dir);
+    for (i, name) in names.iter().enumerate() {
+        wait_up_quiet(&dir.join(name), 0);
+        if i % 2 == 0 {
+            let log = dir.join(name).join("log/main.log");
+            wait_for("the first words", || (lines(&log).len() == 1).then_some(()));
+        }
+    }
+    let removed = &names[2];
+    let run = status_pid(&dir.join(removed));
+    let logger = status_pid(&dir.join(removed).join("log"));
+    fs::rename(dir.join(removed), s.join(removed)).unwrap();
+    wait_for("the removed one to stop", || {
+        (!alive(run) && !alive(logger)).then_some(())
+    });
+    assert_eq!(
+        lines(&s.join(removed).join("log/main.log")),
+        ["first words", "last words"]
+    );
+    let all = tree.descendants();
+    kill(tree.pid, libc::SIGTERM);
+    assert_eq!(tree.wait_exit().code(), Some(0), "{}", tree.stderr());
+    let left: Vec<i32> = all.into_iter().filter(|&p| alive(p)).collect();
+    assert_eq!(left, Vec::<i32>::new(), "nothing outlives scan");
+    for name in names.iter().step_by(2).filter(|n| *n != removed) {
+        let log = dir.join(name).join("log/main.log");
+        assert_eq!(lines(&log), ["first words", "last words"], "{name}");
+    }
+    assert_eq!(tree.stderr(), "");
+}
