@@ -156,36 +156,38 @@ impl Entry {
     }
 }
 
-/// Moves every entry as far as it can go now: starts what is due, stops
-/// what is no longer wanted, fires stop deadlines, ends finished entries.
-pub fn advance(t: &mut Tree, now: Duration, out: &mut Vec<Action>) {
+/// Which entries an event may have moved.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Moved<'a> {
+    /// A listing, a deadline, SIGTERM: any of them.
+    All,
+    /// An answer about one of its supervise processes: that one alone.
+    One(&'a [u8]),
+    Nothing,
+}
+
+/// Moves the entries `moved` says as far as they can go now: starts what
+/// is due, stops what is no longer wanted, fires stop deadlines, ends
+/// finished entries. Not every entry at every event: at a cold start of
+/// N services that would be N steps for each of N answers.
+pub fn advance(t: &mut Tree, moved: Moved, now: Duration, out: &mut Vec<Action>) {
     let mut ended = Vec::new();
-    for (name, e) in t.entries.iter_mut() {
-        loop {
-            for role in [Role::Service, Role::Log] {
-                drive(name, e, role, now, out);
-            }
-            match e.stage {
-                Stage::StoppingService if e.service.sup == Sup::Done => {
-                    e.stage = Stage::StoppingLogger;
-                    if e.log {
-                        out.push(Action::CloseWrite {
-                            name: name.to_vec(),
-                        });
-                    }
-                }
-                Stage::StoppingLogger if e.logger.sup == Sup::Done => {
-                    if e.log {
-                        out.push(Action::ClosePipe {
-                            name: name.to_vec(),
-                        });
-                    }
+    match moved {
+        Moved::All => {
+            for (name, e) in t.entries.iter_mut() {
+                if settle(name, e, now, out) {
                     ended.push(name.clone());
-                    break;
                 }
-                Stage::Live | Stage::StoppingService | Stage::StoppingLogger => break,
             }
         }
+        Moved::One(name) => {
+            if let Some(e) = t.entries.get_mut(name)
+                && settle(name, e, now, out)
+            {
+                ended.push(name.to_vec());
+            }
+        }
+        Moved::Nothing => {}
     }
     for name in &ended {
         t.entries.remove(name);
@@ -196,6 +198,34 @@ pub fn advance(t: &mut Tree, now: Duration, out: &mut Vec<Action>) {
         }
     } else if !ended.is_empty() {
         out.push(Action::Rescan);
+    }
+}
+
+/// One entry's part of `advance`; true when it has ended.
+fn settle(name: &[u8], e: &mut Entry, now: Duration, out: &mut Vec<Action>) -> bool {
+    loop {
+        for role in [Role::Service, Role::Log] {
+            drive(name, e, role, now, out);
+        }
+        match e.stage {
+            Stage::StoppingService if e.service.sup == Sup::Done => {
+                e.stage = Stage::StoppingLogger;
+                if e.log {
+                    out.push(Action::CloseWrite {
+                        name: name.to_vec(),
+                    });
+                }
+            }
+            Stage::StoppingLogger if e.logger.sup == Sup::Done => {
+                if e.log {
+                    out.push(Action::ClosePipe {
+                        name: name.to_vec(),
+                    });
+                }
+                return true;
+            }
+            Stage::Live | Stage::StoppingService | Stage::StoppingLogger => return false,
+        }
     }
 }
 

@@ -16,7 +16,7 @@ pub mod run;
 #[cfg(test)]
 mod tests;
 
-pub use entry::{Entry, Slot, Stage, Sup};
+pub use entry::{Entry, Moved, Slot, Stage, Sup};
 pub use listing::{Found, Problem};
 pub use notice::{Notice, dir_of};
 
@@ -193,6 +193,18 @@ impl Tree {
 /// time `now`.
 pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
     let mut out = Vec::new();
+    let moved = match &ev {
+        Event::Started { name, .. }
+        | Event::SpawnFailed { name, .. }
+        | Event::Foreign { name, .. } => Some(name.clone()),
+        Event::Exited { pid, .. } => t.slot_of_pid(*pid).map(|(name, ..)| name),
+        Event::Listed(_) | Event::ControlFailed { .. } | Event::Terminate | Event::Tick => None,
+    };
+    let moved = match (&ev, &moved) {
+        (_, Some(name)) => Moved::One(name),
+        (Event::ControlFailed { .. } | Event::Exited { .. }, None) => Moved::Nothing,
+        _ => Moved::All,
+    };
     match ev {
         Event::Listed(found) => {
             if !t.terminating {
@@ -262,7 +274,7 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
         }
         Event::Tick => {}
     }
-    entry::advance(&mut t, now, &mut out);
+    entry::advance(&mut t, moved, now, &mut out);
     (t, out)
 }
 
