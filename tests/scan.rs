@@ -634,3 +634,77 @@ fn two_hundred_services_come_up_one_removed_stops_and_sigterm_stores_every_last_
     }
     assert_eq!(tree.stderr(), "");
 }
+
+#[test]
+fn bad_entries_among_many_are_each_warned_about_once_and_the_rest_run() {
+    let s = Scratch::new("scan-manybad");
+    let dir = s.join("service");
+    let good: Vec<String> = (0..150).map(|i| format!("g{i:03}")).collect();
+    for name in &good {
+        service(&dir.join(name), "exec sleep 1000", None);
+    }
+    // Ten of each kind of entry scan cannot use, and the line each gets.
+    let mut told = Vec::new();
+    for i in 0..10 {
+        let file = format!("file{i}");
+        fs::write(dir.join(&file), "").unwrap();
+        told.push(format!("{file}: not a directory"));
+        let link = format!("link{i}");
+        symlink(format!("/nonexistent/svkit{i}"), dir.join(&link)).unwrap();
+        told.push(format!("{link}: dangling symlink"));
+        let norun = format!("norun{i}");
+        fs::create_dir(dir.join(&norun)).unwrap();
+        told.push(format!("{norun}: {norun}/run does not exist"));
+        let noexec = format!("noexec{i}");
+        fs::create_dir(dir.join(&noexec)).unwrap();
+        fs::write(dir.join(&noexec).join("run"), "#!/bin/sh\n").unwrap();
+        told.push(format!("{noexec}: {noexec}/run is not executable"));
+        let nolog = format!("nolog{i}");
+        service(&dir.join(&nolog), "exec sleep 1000", None);
+        fs::create_dir(dir.join(&nolog).join("log")).unwrap();
+        told.push(format!("{nolog}: {nolog}/log/run does not exist"));
+    }
+    // Run as nobody, for whom root's 0700 dirs are unreadable.
+    let nobody = 65534;
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    for i in 0..10 {
+        let locked = format!("locked{i}");
+        service(&dir.join(&locked), "exec sleep 1000", None);
+        let mut p = fs::metadata(dir.join(&locked)).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut p, 0o700);
+        fs::set_permissions(dir.join(&locked), p).unwrap();
+        told.push(format!("{locked}: Permission denied"));
+    }
+    bin_copy(&s, "supervise");
+    let scan = bin_copy(&s, "scan");
+    let tree = Tree::spawn(
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&scan)
+            .arg(&dir),
+        s.join("scan.err"),
+    );
+    for name in &good {
+        wait_up_quiet(&dir.join(name), 0);
+    }
+    // Two more listings, by SIGHUP and by a new dir: nothing told twice.
+    kill(tree.pid, libc::SIGHUP);
+    let late = dir.join(".late");
+    service(&late, "exec sleep 1000", None);
+    std::os::unix::fs::chown(&late, Some(nobody), Some(nobody)).unwrap();
+    fs::rename(&late, dir.join("late")).unwrap();
+    wait_up_quiet(&dir.join("late"), 0);
+    let mut expected: Vec<String> = told
+        .iter()
+        .map(|t| format!("scan: warning: unable to supervise {t}"))
+        .collect();
+    expected.sort();
+    let mut got: Vec<String> = tree.stderr().lines().map(String::from).collect();
+    got.sort();
+    assert_eq!(got, expected);
+}
