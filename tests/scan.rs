@@ -708,3 +708,71 @@ fn bad_entries_among_many_are_each_warned_about_once_and_the_rest_run() {
     got.sort();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn short_of_processes_scan_says_once_how_many_wait() {
+    let s = Scratch::new("scan-nproc");
+    let dir = s.join("service");
+    // Normally down: a supervise each, and no service to count.
+    let names: Vec<String> = (0..30).map(|i| format!("p{i:02}")).collect();
+    for name in &names {
+        service(&dir.join(name), "exec sleep 1000", None);
+        fs::write(dir.join(name).join("down"), "").unwrap();
+    }
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    bin_copy(&s, "supervise");
+    let scan = bin_copy(&s, "scan");
+    // As nobody, whose processes the limit counts (root's it does not):
+    // scan and 30 supervise processes do not fit in 20.
+    let tree = Tree::spawn(
+        Command::new("prlimit")
+            .arg("--nproc=20")
+            .args([
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ])
+            .arg(&scan)
+            .arg(&dir),
+        s.join("scan.err"),
+    );
+    let told = wait_for("scan to say how many wait", || {
+        let err = tree.stderr();
+        (!err.is_empty()).then_some(err)
+    });
+    let count: usize = told.split_whitespace().nth(5).unwrap().parse().unwrap();
+    assert!(
+        count > 0
+            && told.starts_with(&format!(
+                "scan: warning: unable to supervise {count} services: \
+                 fork: Resource temporarily unavailable ("
+            ))
+            && told.ends_with(")\n"),
+        "{told}"
+    );
+    // Room made by taking as many started ones away: the others start
+    // at a retry, and no retry told anything.
+    let started: Vec<&String> = names
+        .iter()
+        .filter(|n| supervise_of(&tree, n).is_some())
+        .take(count)
+        .collect();
+    assert_eq!(started.len(), count);
+    for name in started {
+        fs::rename(dir.join(name), s.join(name)).unwrap();
+    }
+    wait_for("every service left to be supervised", || {
+        fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .all(|e| supervise_of(&tree, &e.file_name().to_string_lossy()).is_some())
+            .then_some(())
+    });
+    assert_eq!(tree.stderr(), told);
+}

@@ -77,7 +77,8 @@ impl Slot {
 
     /// Its supervise could not be spawned: try again after the back-off.
     /// True when the failure is to be told: the first of its kind since
-    /// the last success, and not a shortage of fds (counted instead).
+    /// the last success, and not a shortage of fds or processes (counted
+    /// instead).
     pub fn failed(&mut self, why: Failure, now: Duration) -> bool {
         self.streak += 1;
         self.started = now;
@@ -85,12 +86,12 @@ impl Slot {
             due: now + backoff(self.streak),
         };
         let told = self.failure.replace(why);
-        why != Failure::Fds && told != Some(why)
+        !matches!(why, Failure::Fds | Failure::Procs) && told != Some(why)
     }
 
-    /// Whether its last spawn failed for want of a file descriptor.
-    pub fn short_of_fds(&self) -> bool {
-        self.failure == Some(Failure::Fds)
+    /// Whether its last spawn failed for want of `why`.
+    pub fn short_of(&self, why: Failure) -> bool {
+        self.failure == Some(why)
     }
 
     /// Someone else supervises it; true the first time, to be told.

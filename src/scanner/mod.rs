@@ -89,6 +89,9 @@ pub enum Failure {
     /// two): a limit, not the service's fault, so told as one count of the
     /// services it keeps down (`Tree::short_of_fds`), not one by one.
     Fds,
+    /// The fork failed for want of processes (EAGAIN: `ulimit -u`,
+    /// kernel.pid_max, kernel.threads-max): counted too.
+    Procs,
     /// The pipe to its logger could not be made.
     Pipe(Errno),
     /// The fork failed.
@@ -156,9 +159,10 @@ impl Tree {
             .min()
     }
 
-    /// How many services wait for scan to have a free file descriptor.
-    pub fn short_of_fds(&self) -> usize {
-        let short = |s: &Slot| s.short_of_fds() && matches!(s.sup, Sup::Idle { .. });
+    /// How many services wait for a resource: `Failure::Fds` or
+    /// `Failure::Procs`.
+    pub fn short_of(&self, why: Failure) -> usize {
+        let short = |s: &Slot| s.short_of(why) && matches!(s.sup, Sup::Idle { .. });
         self.entries
             .values()
             .filter(|e| short(&e.service) || short(&e.logger))

@@ -43,6 +43,12 @@ pub enum Notice {
         limit: u64,
         fits: u64,
     },
+    /// `count` services wait for a fork to succeed, with `running`
+    /// processes on the machine.
+    ShortOfProcs {
+        count: usize,
+        running: u64,
+    },
 }
 
 /// The service dir a role's supervise runs on, relative to DIR.
@@ -114,7 +120,7 @@ impl fmt::Display for Notice {
                     show(name, *role),
                     e.desc()
                 ),
-                Failure::Fds => write!(
+                Failure::Fds | Failure::Procs => write!(
                     f,
                     "unable to spawn supervise {}: {}",
                     show(name, *role),
@@ -127,6 +133,15 @@ impl fmt::Display for Notice {
                  {fits} would fit them all)",
                 if *count == 1 { "" } else { "s" },
                 Errno(libc::EMFILE).desc()
+            ),
+            Notice::ShortOfProcs { count, running } => write!(
+                f,
+                "unable to supervise {count} service{}: fork: {} ({running} processes \
+                 run; at least {} more would fit them: see ulimit -u, \
+                 kernel.pid_max, kernel.threads-max)",
+                if *count == 1 { "" } else { "s" },
+                Errno::EAGAIN.desc(),
+                2 * count
             ),
         }
     }

@@ -58,8 +58,9 @@ struct Io {
     /// The soft limit of open files scan was started with, which its
     /// supervise processes get back; None when scan did not raise it.
     nofile: Option<u64>,
-    /// How many services waiting for a free fd were last told about.
-    told_short: usize,
+    /// How many services waiting for a free fd, and for a fork, were
+    /// last told about.
+    told_short: (usize, usize),
     /// scan's own soft limit of open files.
     fd_limit: u64,
 }
@@ -143,7 +144,7 @@ impl Io {
             period,
             next_rescan: Duration::ZERO,
             nofile,
-            told_short: 0,
+            told_short: (0, 0),
             fd_limit: limits::get(libc::RLIMIT_NOFILE).map_or(u64::MAX, |(soft, _)| soft),
         })
     }
@@ -152,15 +153,30 @@ impl Io {
     /// whole, how many services wait for a free fd and what limit would
     /// fit them; again only when more wait than were told about.
     fn tell_shortage(&mut self, tree: &Tree) {
-        let count = tree.short_of_fds();
-        if count > self.told_short {
+        let count = tree.short_of(Failure::Fds);
+        if count > self.told_short.0 {
             let limit = self.fd_limit;
             // Two fds for each one's pipe; the room kept for the fds in
             // passing is in `limit` already.
             let fits = limit + 2 * count as u64;
             die::warn(PROG, &Notice::ShortOfFds { count, limit, fits });
         }
-        self.told_short = count;
+        let procs = tree.short_of(Failure::Procs);
+        if procs > self.told_short.1 {
+            // A supervise and its service: two processes each, at least.
+            let running = fs::read(&Path::from("/proc/loadavg"))
+                .ok()
+                .and_then(|l| tasks(&l))
+                .unwrap_or(0);
+            die::warn(
+                PROG,
+                &Notice::ShortOfProcs {
+                    count: procs,
+                    running,
+                },
+            );
+        }
+        self.told_short = (count, procs);
     }
 
     /// Lists DIR; None (reported) when it cannot be read.
@@ -360,7 +376,10 @@ impl Io {
         match fork::fork_exec(&self.supervise, &argv, &opts) {
             Ok(pid) => Event::Started { name, role, pid },
             Err(e) => {
-                let why = Failure::Fork(e);
+                let why = match e {
+                    Errno::EAGAIN => Failure::Procs,
+                    e => Failure::Fork(e),
+                };
                 Event::SpawnFailed { name, role, why }
             }
         }
@@ -386,6 +405,14 @@ impl Io {
         }
         Ok(&self.pipes[name])
     }
+}
+
+/// The number of processes (threads) on the machine, from /proc/loadavg:
+/// "0.15 0.27 0.13 1/1581 12345".
+fn tasks(loadavg: &[u8]) -> Option<u64> {
+    let field = loadavg.split(|&b| b == b' ').nth(3)?;
+    let total = field.split(|&b| b == b'/').nth(1)?;
+    core::str::from_utf8(total).ok()?.parse().ok()
 }
 
 /// File descriptors scan opens for a moment beside those it holds:

@@ -217,12 +217,12 @@ fn services_short_of_fds_are_counted_not_told_one_by_one() {
     let (t, a) = step(t, failed("db", Failure::Fds), T0);
     let (t, b) = step(t, failed("web", Failure::Fds), T0);
     assert_eq!((a, b), (vec![], vec![]));
-    assert_eq!(t.short_of_fds(), 2);
+    assert_eq!(t.short_of(Failure::Fds), 2);
     let (t, _) = step(t, Event::Tick, secs(1));
     let (t, _) = step(t, started("db", 20), secs(1));
     let (t, a) = step(t, failed("web", Failure::Fds), secs(1));
     assert_eq!(a, []);
-    assert_eq!(t.short_of_fds(), 1);
+    assert_eq!(t.short_of(Failure::Fds), 1);
 }
 
 fn started(name: &str, pid: i32) -> Event {
