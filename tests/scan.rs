@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, symlink};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A logger that appends its input to `main.log` in its log dir.
@@ -484,4 +484,292 @@ fn sigint_stops_everything_as_sigterm_does() {
     kill(tree.pid, libc::SIGINT);
     assert_eq!(tree.wait_exit().code(), Some(0), "{}", tree.stderr());
     assert!(!alive(run) && !alive(logger));
+}
+
+/// The soft and hard limit of open files of `pid`, from /proc.
+fn open_files_limit(pid: i32) -> (String, String) {
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let mut words = line.split_whitespace().skip(3);
+    let soft = words.next().unwrap().to_string();
+    (soft, words.next().unwrap().to_string())
+}
+
+/// `count` services named s00, s01, ... in `dir`, each with a logger.
+fn logged_services(dir: &Path, count: usize) -> Vec<String> {
+    let names: Vec<String> = (0..count).map(|i| format!("s{i:02}")).collect();
+    for name in &names {
+        service(&dir.join(name), "exec sleep 1000", Some(CAT_LOGGER));
+    }
+    names
+}
+
+/// scan on `dir` under the shell's `ulimit` arguments `limit`.
+fn scan_limited(dir: &Path, limit: &str, stderr: PathBuf) -> Tree {
+    Tree::spawn(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit {limit} && exec \"$0\" \"$1\""))
+            .arg(bin("scan"))
+            .arg(dir),
+        stderr,
+    )
+}
+
+#[test]
+fn scan_raises_its_open_files_limit_and_gives_supervise_the_old_one() {
+    let s = Scratch::new("scan-nofile");
+    let dir = s.join("service");
+    // 80 pipe ends: more than the soft limit, within the hard one.
+    let names = logged_services(&dir, 40);
+    let tree = scan_limited(&dir, "-Sn 64", s.join("scan.err"));
+    for name in &names {
+        wait_up_quiet(&dir.join(name), 0);
+        wait_up_quiet(&dir.join(name).join("log"), 0);
+    }
+    let (soft, hard) = open_files_limit(tree.pid);
+    assert_eq!(soft, hard, "scan raised its soft limit to the hard one");
+    let sup = wait_supervise(&tree, "s00/log", 0);
+    assert_eq!(open_files_limit(sup), ("64".into(), hard));
+    assert_eq!(tree.stderr(), "");
+}
+
+#[test]
+fn out_of_fds_scan_says_once_how_many_wait_and_what_limit_fits_them() {
+    let s = Scratch::new("scan-shortfds");
+    let dir = s.join("service");
+    let names = logged_services(&dir, 40);
+    let mut tree = scan_limited(&dir, "-n 64", s.join("scan.err"));
+    let told = wait_for("scan to say how many wait", || {
+        let err = tree.stderr();
+        err.ends_with(")\n").then_some(err)
+    });
+    // "... unable to supervise N services: Too many open files (the
+    // limit is 64; F would fit them all)"
+    let words: Vec<&str> = told.split_whitespace().collect();
+    let count: usize = words[5].parse().unwrap();
+    let fits = words[words.len() - 5].parse::<usize>().unwrap();
+    assert_eq!(
+        told,
+        format!(
+            "scan: warning: unable to supervise {count} services: Too many open files \
+             (the limit is 64; {fits} would fit them all)\n"
+        )
+    );
+    assert!(count > 0 && count < 40, "{told}");
+    // Room made by taking as many away: the others start at a retry,
+    // and no retry told anything.
+    let (gone, rest) = names.split_at(count);
+    for name in gone {
+        // Started, not starting: a supervise not yet in its dir would
+        // find it gone and exit.
+        wait_up_quiet(&dir.join(name), 0);
+        wait_up_quiet(&dir.join(name).join("log"), 0);
+        fs::rename(dir.join(name), s.join(name)).unwrap();
+    }
+    for name in rest {
+        wait_up_quiet(&dir.join(name).join("log"), 0);
+    }
+    assert_eq!(tree.stderr(), told);
+    kill(tree.pid, libc::SIGTERM);
+    assert_eq!(tree.wait_exit().code(), Some(0));
+    // The limit it named fits them all.
+    for name in gone {
+        fs::rename(s.join(name), dir.join(name)).unwrap();
+    }
+    let fitted = scan_limited(&dir, &format!("-n {fits}"), s.join("fitted.err"));
+    for name in &names {
+        wait_up_quiet(&dir.join(name).join("log"), 0);
+    }
+    wait_for("scan to settle", || idle_in_poll(fitted.pid).then_some(()));
+    assert_eq!(fitted.stderr(), "");
+}
+
+#[test]
+fn two_hundred_services_come_up_one_removed_stops_and_sigterm_stores_every_last_line() {
+    let s = Scratch::new("scan-many");
+    let dir = s.join("service");
+    // Half with a logger; each service's last words are written after
+    // its TERM, so only a logger stopped after its service stores them.
+    let names: Vec<String> = (0..200).map(|i| format!("s{i:03}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        service(
+            &dir.join(name),
+            "trap 'kill $!; echo last words; exit 0' TERM; echo first words
+             sleep 1000 & wait",
+            (i % 2 == 0).then_some(CAT_LOGGER),
+        );
+    }
+    let mut tree = Tree::scan(&dir);
+    for (i, name) in names.iter().enumerate() {
+        wait_up_quiet(&dir.join(name), 0);
+        if i % 2 == 0 {
+            let log = dir.join(name).join("log/main.log");
+            wait_for("the first words", || (lines(&log).len() == 1).then_some(()));
+        }
+    }
+    let removed = &names[2];
+    let run = status_pid(&dir.join(removed));
+    let logger = status_pid(&dir.join(removed).join("log"));
+    fs::rename(dir.join(removed), s.join(removed)).unwrap();
+    wait_for("the removed one to stop", || {
+        (!alive(run) && !alive(logger)).then_some(())
+    });
+    // Its last words may be lost: renamed away, its logger's control
+    // FIFO is out of reach, and the logger gets TERM (man/scan.8).
+    let all = tree.descendants();
+    kill(tree.pid, libc::SIGTERM);
+    assert_eq!(tree.wait_exit().code(), Some(0), "{}", tree.stderr());
+    let left: Vec<i32> = all.into_iter().filter(|&p| alive(p)).collect();
+    assert_eq!(left, Vec::<i32>::new(), "nothing outlives scan");
+    for name in names.iter().step_by(2).filter(|n| *n != removed) {
+        let log = dir.join(name).join("log/main.log");
+        assert_eq!(lines(&log), ["first words", "last words"], "{name}");
+    }
+    assert_eq!(tree.stderr(), "");
+}
+
+#[test]
+fn bad_entries_among_many_are_each_warned_about_once_and_the_rest_run() {
+    let s = Scratch::new("scan-manybad");
+    let dir = s.join("service");
+    let good: Vec<String> = (0..150).map(|i| format!("g{i:03}")).collect();
+    for name in &good {
+        service(&dir.join(name), "exec sleep 1000", None);
+    }
+    // Ten of each kind of entry scan cannot use, and the line each gets.
+    let mut told = Vec::new();
+    for i in 0..10 {
+        let file = format!("file{i}");
+        fs::write(dir.join(&file), "").unwrap();
+        told.push(format!("{file}: not a directory"));
+        let link = format!("link{i}");
+        symlink(format!("/nonexistent/svkit{i}"), dir.join(&link)).unwrap();
+        told.push(format!("{link}: dangling symlink"));
+        let norun = format!("norun{i}");
+        fs::create_dir(dir.join(&norun)).unwrap();
+        told.push(format!("{norun}: {norun}/run does not exist"));
+        let noexec = format!("noexec{i}");
+        fs::create_dir(dir.join(&noexec)).unwrap();
+        fs::write(dir.join(&noexec).join("run"), "#!/bin/sh\n").unwrap();
+        told.push(format!("{noexec}: {noexec}/run is not executable"));
+        let nolog = format!("nolog{i}");
+        service(&dir.join(&nolog), "exec sleep 1000", None);
+        fs::create_dir(dir.join(&nolog).join("log")).unwrap();
+        told.push(format!("{nolog}: {nolog}/log/run does not exist"));
+    }
+    // Run as nobody, for whom root's 0700 dirs are unreadable.
+    let nobody = 65534;
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    for i in 0..10 {
+        let locked = format!("locked{i}");
+        service(&dir.join(&locked), "exec sleep 1000", None);
+        let mut p = fs::metadata(dir.join(&locked)).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut p, 0o700);
+        fs::set_permissions(dir.join(&locked), p).unwrap();
+        told.push(format!("{locked}: Permission denied"));
+    }
+    bin_copy(&s, "supervise");
+    let scan = bin_copy(&s, "scan");
+    let tree = Tree::spawn(
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&scan)
+            .arg(&dir),
+        s.join("scan.err"),
+    );
+    for name in &good {
+        wait_up_quiet(&dir.join(name), 0);
+    }
+    // Two more listings, by SIGHUP and by a new dir: nothing told twice.
+    kill(tree.pid, libc::SIGHUP);
+    let late = dir.join(".late");
+    service(&late, "exec sleep 1000", None);
+    std::os::unix::fs::chown(&late, Some(nobody), Some(nobody)).unwrap();
+    fs::rename(&late, dir.join("late")).unwrap();
+    wait_up_quiet(&dir.join("late"), 0);
+    let mut expected: Vec<String> = told
+        .iter()
+        .map(|t| format!("scan: warning: unable to supervise {t}"))
+        .collect();
+    expected.sort();
+    let mut got: Vec<String> = tree.stderr().lines().map(String::from).collect();
+    got.sort();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn short_of_processes_scan_says_once_how_many_wait() {
+    let s = Scratch::new("scan-nproc");
+    let dir = s.join("service");
+    // Normally down: a supervise each, and no service to count.
+    let names: Vec<String> = (0..30).map(|i| format!("p{i:02}")).collect();
+    for name in &names {
+        service(&dir.join(name), "exec sleep 1000", None);
+        fs::write(dir.join(name).join("down"), "").unwrap();
+    }
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    bin_copy(&s, "supervise");
+    let scan = bin_copy(&s, "scan");
+    // As nobody, whose processes the limit counts (root's it does not):
+    // scan and 30 supervise processes do not fit in 20.
+    let tree = Tree::spawn(
+        Command::new("prlimit")
+            .arg("--nproc=20")
+            .args([
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ])
+            .arg(&scan)
+            .arg(&dir),
+        s.join("scan.err"),
+    );
+    let told = wait_for("scan to say how many wait", || {
+        let err = tree.stderr();
+        (!err.is_empty()).then_some(err)
+    });
+    let count: usize = told.split_whitespace().nth(5).unwrap().parse().unwrap();
+    assert!(
+        count > 0
+            && told.starts_with(&format!(
+                "scan: warning: unable to supervise {count} services: \
+                 fork: Resource temporarily unavailable ("
+            ))
+            && told.ends_with(")\n"),
+        "{told}"
+    );
+    // Room made by taking as many started ones away: the others start
+    // at a retry, and no retry told anything.
+    let started: Vec<&String> = names
+        .iter()
+        .filter(|n| supervise_of(&tree, n).is_some())
+        .take(count)
+        .collect();
+    assert_eq!(started.len(), count);
+    for name in started {
+        fs::rename(dir.join(name), s.join(name)).unwrap();
+    }
+    wait_for("every service left to be supervised", || {
+        fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .all(|e| supervise_of(&tree, &e.file_name().to_string_lossy()).is_some())
+            .then_some(())
+    });
+    assert_eq!(tree.stderr(), told);
 }

@@ -3,7 +3,7 @@
 //! taken down in stages, the service before its logger.
 
 use super::notice::Notice;
-use super::{Action, Role, Tree};
+use super::{Action, Failure, Role, Tree};
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -52,6 +52,9 @@ pub struct Slot {
     streak: u32,
     /// Being supervised by someone else was reported already.
     told_foreign: bool,
+    /// Why the last spawn failed, told already, until one succeeds: a
+    /// failure is told once, not at every retry.
+    failure: Option<Failure>,
 }
 
 impl Slot {
@@ -62,21 +65,33 @@ impl Slot {
             started: now,
             streak: 0,
             told_foreign: false,
+            failure: None,
         }
     }
 
     /// Its supervise was spawned as `pid`.
     pub fn started(&mut self, pid: i32, now: Duration) {
         (self.sup, self.started, self.told_foreign) = (Sup::Up { pid }, now, false);
+        self.failure = None;
     }
 
     /// Its supervise could not be spawned: try again after the back-off.
-    pub fn failed(&mut self, now: Duration) {
+    /// True when the failure is to be told: the first of its kind since
+    /// the last success, and not a shortage of fds or processes (counted
+    /// instead).
+    pub fn failed(&mut self, why: Failure, now: Duration) -> bool {
         self.streak += 1;
         self.started = now;
         self.sup = Sup::Idle {
             due: now + backoff(self.streak),
         };
+        let told = self.failure.replace(why);
+        !matches!(why, Failure::Fds | Failure::Procs) && told != Some(why)
+    }
+
+    /// Whether its last spawn failed for want of `why`.
+    pub fn short_of(&self, why: Failure) -> bool {
+        self.failure == Some(why)
     }
 
     /// Someone else supervises it; true the first time, to be told.
@@ -180,37 +195,38 @@ impl Entry {
     }
 }
 
-/// Moves every entry as far as it can go now: starts what is due, stops
-/// what is no longer wanted, fires stop deadlines, ends finished entries.
-pub fn advance(t: &mut Tree, now: Duration, out: &mut Vec<Action>) {
+/// Which entries an event may have moved.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Moved<'a> {
+    /// A listing, a deadline, SIGTERM: any of them.
+    All,
+    /// An answer about one of its supervise processes: that one alone.
+    One(&'a [u8]),
+    Nothing,
+}
+
+/// Moves the entries `moved` says as far as they can go now: starts what
+/// is due, stops what is no longer wanted, fires stop deadlines, ends
+/// finished entries. Not every entry at every event: at a cold start of
+/// N services that would be N steps for each of N answers.
+pub fn advance(t: &mut Tree, moved: Moved, now: Duration, out: &mut Vec<Action>) {
     let mut ended = Vec::new();
-    for (name, e) in t.entries.iter_mut() {
-        loop {
-            for role in e.roles() {
-                drive(name, e, role, now, out);
-            }
-            super::instances::trim(e);
-            match e.stage {
-                Stage::StoppingService if e.service_done() => {
-                    e.stage = Stage::StoppingLogger;
-                    if e.log {
-                        out.push(Action::CloseWrite {
-                            name: name.to_vec(),
-                        });
-                    }
-                }
-                Stage::StoppingLogger if e.logger.sup == Sup::Done => {
-                    if e.log {
-                        out.push(Action::ClosePipe {
-                            name: name.to_vec(),
-                        });
-                    }
+    match moved {
+        Moved::All => {
+            for (name, e) in t.entries.iter_mut() {
+                if settle(name, e, now, out) {
                     ended.push(name.clone());
-                    break;
                 }
-                Stage::Live | Stage::StoppingService | Stage::StoppingLogger => break,
             }
         }
+        Moved::One(name) => {
+            if let Some(e) = t.entries.get_mut(name)
+                && settle(name, e, now, out)
+            {
+                ended.push(name.to_vec());
+            }
+        }
+        Moved::Nothing => {}
     }
     for name in &ended {
         t.entries.remove(name);
@@ -221,6 +237,35 @@ pub fn advance(t: &mut Tree, now: Duration, out: &mut Vec<Action>) {
         }
     } else if !ended.is_empty() {
         out.push(Action::Rescan);
+    }
+}
+
+/// One entry's part of `advance`; true when it has ended.
+fn settle(name: &[u8], e: &mut Entry, now: Duration, out: &mut Vec<Action>) -> bool {
+    loop {
+        for role in e.roles() {
+            drive(name, e, role, now, out);
+        }
+        super::instances::trim(e);
+        match e.stage {
+            Stage::StoppingService if e.service_done() => {
+                e.stage = Stage::StoppingLogger;
+                if e.log {
+                    out.push(Action::CloseWrite {
+                        name: name.to_vec(),
+                    });
+                }
+            }
+            Stage::StoppingLogger if e.logger.sup == Sup::Done => {
+                if e.log {
+                    out.push(Action::ClosePipe {
+                        name: name.to_vec(),
+                    });
+                }
+                return true;
+            }
+            Stage::Live | Stage::StoppingService | Stage::StoppingLogger => return false,
+        }
     }
 }
 

@@ -17,9 +17,11 @@ pub mod run;
 #[cfg(test)]
 mod tests;
 
-pub use entry::{Entry, Slot, Stage, Sup};
+pub use entry::{Entry, Moved, Slot, Stage, Sup};
 pub use listing::{Found, Problem};
 pub use notice::{Notice, dir_of};
+
+use crate::sys::Errno;
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
@@ -59,10 +61,11 @@ pub enum Event {
         role: Role,
         pid: i32,
     },
-    /// Could not be spawned (already reported).
+    /// Could not be spawned.
     SpawnFailed {
         name: Vec<u8>,
         role: Role,
+        why: Failure,
     },
     /// Already supervised by a process scan did not start.
     Foreign {
@@ -82,6 +85,22 @@ pub enum Event {
     Terminate,
     /// A deadline passed. Harmless when early.
     Tick,
+}
+
+/// Why a supervise could not be spawned.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Failure {
+    /// scan is at its limit of open files (the pipe for a logger needs
+    /// two): a limit, not the service's fault, so told as one count of the
+    /// services it keeps down (`Tree::short_of_fds`), not one by one.
+    Fds,
+    /// The fork failed for want of processes (EAGAIN: `ulimit -u`,
+    /// kernel.pid_max, kernel.threads-max): counted too.
+    Procs,
+    /// The pipe to its logger could not be made.
+    Pipe(Errno),
+    /// The fork failed.
+    Fork(Errno),
 }
 
 /// What the I/O loop must do.
@@ -145,6 +164,16 @@ impl Tree {
             .min()
     }
 
+    /// How many services wait for a resource: `Failure::Fds` or
+    /// `Failure::Procs`.
+    pub fn short_of(&self, why: Failure) -> usize {
+        let short = |s: &Slot| s.short_of(why) && matches!(s.sup, Sup::Idle { .. });
+        self.entries
+            .values()
+            .filter(|e| short(&e.service) || short(&e.logger))
+            .count()
+    }
+
     /// The slot of `name`'s `role`, if a spawn is out for it.
     fn spawning(&mut self, name: &[u8], role: Role) -> Option<&mut Slot> {
         let s = self.entries.get_mut(name)?.slot_mut(role)?;
@@ -166,6 +195,18 @@ impl Tree {
 /// time `now`.
 pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
     let mut out = Vec::new();
+    let moved = match &ev {
+        Event::Started { name, .. }
+        | Event::SpawnFailed { name, .. }
+        | Event::Foreign { name, .. } => Some(name.clone()),
+        Event::Exited { pid, .. } => t.slot_of_pid(*pid).map(|(name, ..)| name),
+        Event::Listed(_) | Event::ControlFailed { .. } | Event::Terminate | Event::Tick => None,
+    };
+    let moved = match (&ev, &moved) {
+        (_, Some(name)) => Moved::One(name),
+        (Event::ControlFailed { .. } | Event::Exited { .. }, None) => Moved::Nothing,
+        _ => Moved::All,
+    };
     match ev {
         Event::Listed(found) => {
             if !t.terminating {
@@ -177,9 +218,11 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
                 s.started(pid, now);
             }
         }
-        Event::SpawnFailed { name, role } => {
-            if let Some(s) = t.spawning(&name, role) {
-                s.failed(now);
+        Event::SpawnFailed { name, role, why } => {
+            if let Some(s) = t.spawning(&name, role)
+                && s.failed(why, now)
+            {
+                out.push(Action::Warn(Notice::SpawnFailed { name, role, why }));
             }
         }
         Event::Foreign { name, role } => {
@@ -225,7 +268,7 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
         }
         Event::Tick => {}
     }
-    entry::advance(&mut t, now, &mut out);
+    entry::advance(&mut t, moved, now, &mut out);
     (t, out)
 }
 

@@ -2,8 +2,9 @@
 //! service as it is named inside DIR (`web`, `web/log`), the way the
 //! supervise processes name theirs on the same stderr.
 
-use super::Role;
 use super::listing::{Found, Problem};
+use super::{Failure, Role};
+use crate::sys::Errno;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -32,6 +33,25 @@ pub enum Notice {
     /// The first listing found only files and directories without `run`.
     NotATree {
         entries: usize,
+    },
+    SpawnFailed {
+        name: Vec<u8>,
+        role: Role,
+        why: Failure,
+    },
+    /// `count` services wait for a free fd: scan's open-files limit is
+    /// `limit` (its hard limit too, or it would have raised it) and
+    /// `fits` would make room for them all.
+    ShortOfFds {
+        count: usize,
+        limit: u64,
+        fits: u64,
+    },
+    /// `count` services wait for a fork to succeed, with `running`
+    /// processes on the machine.
+    ShortOfProcs {
+        count: usize,
+        running: u64,
     },
 }
 
@@ -100,6 +120,42 @@ impl fmt::Display for Notice {
                 f,
                 "not a service tree: none of its {entries} entries is a directory \
                  with a run; waiting for one to appear"
+            ),
+            Notice::SpawnFailed { name, role, why } => match why {
+                Failure::Pipe(e) => write!(
+                    f,
+                    "unable to create a pipe for {}: {}",
+                    show(name, Role::Service),
+                    e.desc()
+                ),
+                Failure::Fork(e) => write!(
+                    f,
+                    "unable to spawn supervise {}: {}",
+                    show(name, *role),
+                    e.desc()
+                ),
+                Failure::Fds | Failure::Procs => write!(
+                    f,
+                    "unable to spawn supervise {}: {}",
+                    show(name, *role),
+                    Errno(libc::EMFILE).desc()
+                ),
+            },
+            Notice::ShortOfFds { count, limit, fits } => write!(
+                f,
+                "unable to supervise {count} service{}: {} (the limit is {limit}; \
+                 {fits} would fit them all)",
+                if *count == 1 { "" } else { "s" },
+                Errno(libc::EMFILE).desc()
+            ),
+            Notice::ShortOfProcs { count, running } => write!(
+                f,
+                "unable to supervise {count} service{}: fork: {} ({running} processes \
+                 run; at least {} more would fit them: see ulimit -u, \
+                 kernel.pid_max, kernel.threads-max)",
+                if *count == 1 { "" } else { "s" },
+                Errno::EAGAIN.desc(),
+                2 * count
             ),
         }
     }

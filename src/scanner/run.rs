@@ -3,14 +3,14 @@
 //! holds the log pipes, and feeds what happened to the machine in
 //! `mod.rs`. Before the loop any failure is fatal; inside it nothing is.
 
-use super::{Action, Event, Found, Role, Tree, dir_of, listing, step};
+use super::{Action, Event, Failure, Found, Notice, Role, Tree, dir_of, listing, step};
 use crate::error::{Doing, Error};
 use crate::supervisor::orphan;
 use crate::sys::inotify::Inotify;
 use crate::sys::poll::{self, Watch};
 use crate::sys::process::{self, Spawn};
 use crate::sys::signal::{self, Signals};
-use crate::sys::{self, Errno, Fd, Path, fd, fork, fs, program, time};
+use crate::sys::{self, Errno, Fd, Path, fd, fork, fs, limits, program, time};
 use crate::{control, die, status};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -57,6 +57,14 @@ struct Io {
     pools: super::instances::Watcher,
     period: Duration,
     next_rescan: Duration,
+    /// The soft limit of open files scan was started with, which its
+    /// supervise processes get back; None when scan did not raise it.
+    nofile: Option<u64>,
+    /// How many services waiting for a free fd, and for a fork, were
+    /// last told about.
+    told_short: (usize, usize),
+    /// scan's own soft limit of open files.
+    fd_limit: u64,
 }
 
 /// Supervises every service directory in `dir` until SIGTERM or SIGINT
@@ -78,6 +86,7 @@ pub fn scan(dir: Path) -> Result<(), Error> {
                 queue.extend(io.perform(action));
             }
         }
+        io.tell_shortage(&tree);
         io.wait(&tree, &mut queue);
     }
 }
@@ -116,6 +125,7 @@ impl Io {
         ])
         .doing(|| "install signal handlers".into())?;
         signal::ignore(libc::SIGPIPE);
+        let nofile = raise_nofile();
         let inotify = Inotify::new()
             .and_then(|i| i.watch(&Path::from("."), DIR_EVENTS).map(|_| i))
             .doing(|| format!("watch {dir} (listing it every 5 seconds instead)"));
@@ -136,7 +146,40 @@ impl Io {
             pools: super::instances::Watcher::new(),
             period,
             next_rescan: Duration::ZERO,
+            nofile,
+            told_short: (0, 0),
+            fd_limit: limits::get(libc::RLIMIT_NOFILE).map_or(u64::MAX, |(soft, _)| soft),
         })
+    }
+
+    /// Tells, once the events at hand are handled and so the count is
+    /// whole, how many services wait for a free fd and what limit would
+    /// fit them; again only when more wait than were told about.
+    fn tell_shortage(&mut self, tree: &Tree) {
+        let count = tree.short_of(Failure::Fds);
+        if count > self.told_short.0 {
+            let limit = self.fd_limit;
+            // Two fds for each one's pipe; the room kept for the fds in
+            // passing is in `limit` already.
+            let fits = limit + 2 * count as u64;
+            die::warn(PROG, &Notice::ShortOfFds { count, limit, fits });
+        }
+        let procs = tree.short_of(Failure::Procs);
+        if procs > self.told_short.1 {
+            // A supervise and its service: two processes each, at least.
+            let running = fs::read(&Path::from("/proc/loadavg"))
+                .ok()
+                .and_then(|l| tasks(&l))
+                .unwrap_or(0);
+            die::warn(
+                PROG,
+                &Notice::ShortOfProcs {
+                    count: procs,
+                    running,
+                },
+            );
+        }
+        self.told_short = (count, procs);
     }
 
     /// Lists DIR; None (reported) when it cannot be read.
@@ -311,12 +354,17 @@ impl Io {
                     // The write end closes once S's supervise is gone for
                     // good, and the machine never starts S again after that.
                     (Role::Service | Role::Instance(_), None) => {
-                        return Event::SpawnFailed { name, role };
+                        let why = Failure::Pipe(Errno::EPIPE);
+                        return Event::SpawnFailed { name, role, why };
                     }
                 },
+                Err(Errno(libc::EMFILE)) => {
+                    let why = Failure::Fds;
+                    return Event::SpawnFailed { name, role, why };
+                }
                 Err(e) => {
-                    die::warn(PROG, &e);
-                    return Event::SpawnFailed { name, role };
+                    let why = Failure::Pipe(e);
+                    return Event::SpawnFailed { name, role, why };
                 }
             }
         } else {
@@ -346,6 +394,7 @@ impl Io {
             // alone, which then stops services before their loggers.
             new_group: true,
             dup: dups,
+            nofile: self.nofile,
             ..Spawn::default()
         };
         // Not posix_spawn, which waits for each supervise to exec: at a
@@ -361,24 +410,25 @@ impl Io {
         match started {
             Ok(pid) => Event::Started { name, role, pid },
             Err(e) => {
-                let e = Err::<(), _>(e)
-                    .doing(|| format!("spawn supervise {dir}"))
-                    .unwrap_err();
-                die::warn(PROG, &e);
-                Event::SpawnFailed { name, role }
+                let why = match e {
+                    Errno::EAGAIN => Failure::Procs,
+                    e => Failure::Fork(e),
+                };
+                Event::SpawnFailed { name, role, why }
             }
         }
     }
 
     /// The entry's pipe, made on first use.
-    fn pipe(&mut self, name: &[u8]) -> Result<&Pipe, Error> {
+    fn pipe(&mut self, name: &[u8]) -> Result<&Pipe, Errno> {
         if !self.pipes.contains_key(name) {
-            let (read, write) = fd::pipe().doing(|| {
-                format!(
-                    "create a pipe for {}",
-                    alloc::string::String::from_utf8_lossy(name)
-                )
-            })?;
+            let (read, write) = fd::pipe()?;
+            // Room is kept for the fds scan opens in passing: out of fds
+            // it could no longer list DIR. Lowest numbers first, so the
+            // number tells how many are open.
+            if write.raw().max(read.raw()) as u64 + FDS_IN_PASSING >= self.fd_limit {
+                return Err(Errno(libc::EMFILE));
+            }
             self.pipes.insert(
                 name.to_vec(),
                 Pipe {
@@ -389,6 +439,27 @@ impl Io {
         }
         Ok(&self.pipes[name])
     }
+}
+
+/// The number of processes (threads) on the machine, from /proc/loadavg:
+/// "0.15 0.27 0.13 1/1581 12345".
+fn tasks(loadavg: &[u8]) -> Option<u64> {
+    let field = loadavg.split(|&b| b == b' ').nth(3)?;
+    let total = field.split(|&b| b == b'/').nth(1)?;
+    core::str::from_utf8(total).ok()?.parse().ok()
+}
+
+/// File descriptors scan opens for a moment beside those it holds:
+/// listing DIR, asking whether a supervise runs, writing a control FIFO.
+const FDS_IN_PASSING: u64 = 2;
+
+/// Raises scan's soft limit of open files to its hard limit: two fds per
+/// logger are held for as long as they run, and the usual soft limit of
+/// 1024 would stop at about 500 of them. Returns the limit it had, for
+/// the supervise processes to get back, or None when it did not raise it.
+fn raise_nofile() -> Option<u64> {
+    let (soft, hard) = limits::get(libc::RLIMIT_NOFILE).ok()?;
+    (soft < hard && limits::set(libc::RLIMIT_NOFILE, hard, hard).is_ok()).then_some(soft)
 }
 
 fn kill(pid: i32, sig: i32) {

@@ -173,16 +173,66 @@ fn a_dead_supervise_restarts_at_once_after_a_long_life_later_after_a_short_one()
 #[test]
 fn a_failed_spawn_is_retried_after_a_delay_not_in_a_loop() {
     let (t, _) = step(Tree::new(), listed(&[("db", PLAIN)]), T0);
-    let (t, actions) = step(
-        t,
-        Event::SpawnFailed {
-            name: n("db"),
-            role: Role::Service,
-        },
-        T0,
-    );
+    let (t, actions) = step(t, failed("db", Failure::Fds), T0);
     assert_eq!(actions, []);
     assert_eq!(t.deadline(), Some(secs(1)));
+}
+
+fn failed(name: &str, why: Failure) -> Event {
+    Event::SpawnFailed {
+        name: n(name),
+        role: Role::Service,
+        why,
+    }
+}
+
+#[test]
+fn a_failed_spawn_is_told_once_until_one_succeeds() {
+    let fork = Failure::Fork(Errno::EAGAIN);
+    let told = Action::Warn(Notice::SpawnFailed {
+        name: n("db"),
+        role: Role::Service,
+        why: fork,
+    });
+    let (t, _) = step(Tree::new(), listed(&[("db", PLAIN)]), T0);
+    let (t, actions) = step(t, failed("db", fork), T0);
+    assert_eq!(actions, core::slice::from_ref(&told));
+    let (t, actions) = step(t, Event::Tick, secs(1));
+    assert_eq!(actions, [spawn("db", Role::Service, false)]);
+    let (t, actions) = step(t, failed("db", fork), secs(1));
+    assert_eq!(actions, [], "not told at every retry");
+    let (t, _) = step(t, Event::Tick, secs(3));
+    let (t, _) = step(t, started("db", 20), secs(3));
+    let (t, _) = step(t, Event::Exited { pid: 20, status: 9 }, secs(30));
+    let (_, actions) = step(t, failed("db", fork), secs(30));
+    assert_eq!(actions, [told], "told again after a success");
+}
+
+#[test]
+fn services_short_of_fds_are_counted_not_told_one_by_one() {
+    let (t, _) = step(
+        Tree::new(),
+        listed(&[("db", LOGGED), ("web", LOGGED), ("x", PLAIN)]),
+        T0,
+    );
+    let (t, _) = step(t, started("x", 30), T0);
+    let (t, a) = step(t, failed("db", Failure::Fds), T0);
+    let (t, b) = step(t, failed("web", Failure::Fds), T0);
+    assert_eq!((a, b), (vec![], vec![]));
+    assert_eq!(t.short_of(Failure::Fds), 2);
+    let (t, _) = step(t, Event::Tick, secs(1));
+    let (t, _) = step(t, started("db", 20), secs(1));
+    let (t, a) = step(t, failed("web", Failure::Fds), secs(1));
+    assert_eq!(a, []);
+    assert_eq!(t.short_of(Failure::Fds), 1);
+}
+
+fn started(name: &str, pid: i32) -> Event {
+    Event::Started {
+        name: n(name),
+        role: Role::Service,
+        pid,
+    }
 }
 
 #[test]
@@ -477,7 +527,11 @@ impl World {
                             pid: self.next_pid,
                         }
                     }
-                    1 => Event::SpawnFailed { name, role },
+                    1 => Event::SpawnFailed {
+                        name,
+                        role,
+                        why: Failure::Fork(Errno::EAGAIN),
+                    },
                     _ => Event::Foreign { name, role },
                 }
             }

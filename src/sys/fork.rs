@@ -126,6 +126,26 @@ unsafe fn child(
     report: c_int,
 ) -> ! {
     unsafe {
+        if let Some(soft) = opts.nofile {
+            // prlimit, not setrlimit: the programs built without the C
+            // library have syscall(2) but no setrlimit.
+            let mut lim = [0u64; 2];
+            libc::syscall(
+                libc::SYS_prlimit64,
+                0,
+                libc::RLIMIT_NOFILE,
+                core::ptr::null::<u64>(),
+                lim.as_mut_ptr(),
+            );
+            lim[0] = soft.min(lim[1]);
+            libc::syscall(
+                libc::SYS_prlimit64,
+                0,
+                libc::RLIMIT_NOFILE,
+                lim.as_ptr(),
+                core::ptr::null_mut::<u64>(),
+            );
+        }
         if opts.new_session {
             libc::setsid();
         } else if opts.new_group {

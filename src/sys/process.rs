@@ -35,13 +35,17 @@ pub struct Spawn<'a> {
     /// WATCHDOG_PID). posix_spawn cannot know the pid before the exec, so
     /// this takes the slower fork path.
     pub pid_var: Option<&'a str>,
+    /// Set the child's soft limit of open files to this (a parent that
+    /// raised its own gives its children the limit they would have had).
+    /// Takes the fork path too.
+    pub nofile: Option<u64>,
 }
 
 /// Starts `program` with `argv` (argv[0] included). Uses posix_spawn, which
 /// glibc implements with vfork semantics: no page tables are copied, and an
 /// exec failure (ENOENT, EACCES, ENOEXEC) comes back here as the error.
 pub fn spawn(program: &Path, argv: &[&CStr], opts: &Spawn) -> Result<i32> {
-    if opts.pid_var.is_some() {
+    if opts.pid_var.is_some() || opts.nofile.is_some() {
         return super::fork::fork_exec_checked(program, argv, opts);
     }
     let mut args: Vec<*mut c_char> = argv.iter().map(|a| a.as_ptr() as *mut c_char).collect();
