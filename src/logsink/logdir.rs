@@ -6,7 +6,6 @@
 //! then retried every second, and the caller (the line loop) waits, so the
 //! pipe fills and the service blocks instead of losing lines.
 
-use super::PROG;
 use super::gzip;
 use super::script::{DirSpec, Stamp};
 use super::stamp;
@@ -79,7 +78,7 @@ pub(super) fn warn_once(trouble: &mut bool, what: &dyn Fn() -> String, e: Errno)
             doing: what(),
             reason: Reason::Errno(e),
         };
-        die::warn(PROG, &format_args!("{err}, pausing"));
+        die::warn(super::name(), &format_args!("{err}, pausing"));
         *trouble = true;
     }
 }
@@ -224,6 +223,32 @@ impl LogDir {
         }
     }
 
+    /// Stores `data` as daemontools' multilog stores one flush of its
+    /// 512-byte buffer (its c_write, called until all is written): cut
+    /// before `s`, cut at the last newline once within SLACK of it, and
+    /// rotate after a piece that ends a line there. Fed multilog's
+    /// flushes, this makes multilog's files byte for byte.
+    pub fn write_as_multilog(&mut self, mut data: &[u8]) {
+        let size = self.spec.size;
+        while !data.is_empty() {
+            if self.bytes >= size {
+                self.rotate();
+            }
+            let mut len = data.len().min((size - self.bytes) as usize);
+            if self.bytes + len as u64 >= size - SLACK
+                && let Some(i) = data[..len].iter().rposition(|&b| b == b'\n')
+            {
+                len = i + 1;
+            }
+            let (piece, rest) = data.split_at(len);
+            self.store(piece);
+            if self.bytes >= size - SLACK && piece.last() == Some(&b'\n') {
+                self.rotate();
+            }
+            data = rest;
+        }
+    }
+
     fn store(&mut self, mut chunk: &[u8]) {
         // Writes to a removed file succeed and vanish with it.
         if links(&self.current) == Ok(0) {
@@ -263,7 +288,7 @@ impl LogDir {
     fn reopen(&mut self) {
         let name = self.spec.path.clone();
         die::warn(
-            PROG,
+            super::name(),
             &format_args!("{name}/current was removed, starting a new one"),
         );
         // Our own lock on the old file would keep us from locking it anew.
@@ -321,7 +346,8 @@ impl LogDir {
         note.extend_from_slice(&prefix[..n]);
         note.extend_from_slice(
             format!(
-                "{PROG}: warning: discarded {} lines while unable to write\n",
+                "{}: warning: discarded {} lines while unable to write\n",
+                super::name(),
                 d.lines
             )
             .as_bytes(),

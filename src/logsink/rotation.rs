@@ -2,7 +2,6 @@
 //! and renamed to `previous`, fed through the processor if there is one,
 //! saved as an old file `@TAI64N.s`, the oldest removed past `n`.
 
-use super::PROG;
 use super::gzip;
 use super::logdir::{APPEND, LogDir, PAUSE, persist, warn_once};
 use super::processor;
@@ -53,8 +52,11 @@ impl LogDir {
         loop {
             match processor::run(&self.dir, program) {
                 Ok(st) if st.code() == Some(0) => break,
-                Ok(_) => die::warn(PROG, &format_args!("processor failed in {name}, pausing")),
-                Err(e) => die::warn(PROG, &format_args!("{e}, pausing")),
+                Ok(_) => die::warn(
+                    super::name(),
+                    &format_args!("processor failed in {name}, pausing"),
+                ),
+                Err(e) => die::warn(super::name(), &format_args!("{e}, pausing")),
             }
             sigflag::sleep(PAUSE);
         }
@@ -161,7 +163,7 @@ impl LogDir {
                     "discarded {} lines: unable to write {name}/current",
                     d.lines
                 );
-                die::warn(PROG, &what);
+                die::warn(super::name(), &what);
             }
         }
         self.seal_current();
