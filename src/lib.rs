@@ -10,14 +10,18 @@ extern crate alloc;
 
 pub mod account;
 pub mod args;
+pub mod boot;
 pub mod control;
 pub mod die;
 pub mod envdir;
 pub mod error;
 pub mod exec;
+pub mod foreground;
 pub mod limits;
+pub mod lock;
 pub mod logsink;
 pub mod metrics;
+pub mod proctitle;
 pub mod report;
 pub mod request;
 pub mod scanner;
@@ -26,6 +30,7 @@ pub mod status;
 pub mod supervisor;
 pub mod sys;
 pub mod tai64;
+pub mod tai64n;
 pub mod tai64nlocal;
 pub mod wait;
 

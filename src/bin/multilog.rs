@@ -1,5 +1,5 @@
 //! multilog: daemontools' logger, as svkit's logsink with multilog's
-//! reading of the script. See man/daemontools.8 and man/logsink.8.
+//! reading of the script. See man/multilog.8.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 
@@ -21,7 +21,7 @@ usage: multilog script...
   =FILE      keep the last selected line in FILE
   ./dir /dir store selected lines in the log directory dir
 Actions multilog does not know are ignored; logsink has the extensions.
-See man/daemontools.8.
+See man/multilog.8.
 ";
 
 svkit::main!(PROG, HELP, run);

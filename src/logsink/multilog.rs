@@ -9,7 +9,7 @@
 //! multilog's blocks, and a pipe blocks multilog could have read) and each
 //! directory's output goes through a 512-byte buffer with djb's
 //! buffer_put rules. logsink's extensions and its batching stay out.
-//! See man/daemontools.8.
+//! See man/multilog.8.
 
 use super::logdir::LogDir;
 use super::pattern;

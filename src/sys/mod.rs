@@ -17,6 +17,7 @@ pub mod path;
 pub mod poll;
 pub mod process;
 pub mod program;
+pub mod shape;
 pub mod sigflag;
 pub mod signal;
 pub mod socket;
