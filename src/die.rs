@@ -35,6 +35,18 @@ pub fn usage(prog: &str, usage: &str, e: &Error) -> ! {
     sys::exit(EXIT_USAGE)
 }
 
+/// runit's form of a usage error (`sv`, `chpst`): the problem, if any,
+/// as `PROG: PROBLEM`, then `usage: USAGE` and an empty line; exit 100.
+pub fn runit_usage(prog: &str, problem: &str, usage: &str) -> ! {
+    let mut err = Out::stderr();
+    if !problem.is_empty() {
+        let _ = writeln!(err, "{prog}: {problem}");
+    }
+    let _ = writeln!(err, "usage: {usage}\n");
+    let _ = err.flush();
+    sys::exit(EXIT_USAGE)
+}
+
 /// The panic handler of every binary: a bug, reported as a temporary
 /// failure so that supervisors retry rather than give up.
 pub fn panicked(prog: &str, info: &core::panic::PanicInfo) -> ! {

@@ -1,5 +1,5 @@
 //! Holding a lock file across the exec of a program: daemontools'
-//! setlock, and runit's `chpst -l`/`-L`. See man/setlock.8.
+//! setlock. See man/setlock.8.
 
 use crate::error::{Doing, Error};
 use crate::sys::{Fd, Path, fs, shape};
