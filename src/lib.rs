@@ -29,6 +29,7 @@ pub mod scanner;
 pub mod servicedir;
 pub mod status;
 pub mod supervisor;
+pub mod sv;
 pub mod sys;
 pub mod tai64;
 pub mod tai64n;
