@@ -16,6 +16,11 @@ See man/tai64n.8.
 
 svkit::main!(PROG, HELP, run);
 
+// Runs without the C library: see src/nolibc.rs and build.rs.
+#[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]
+#[path = "../nolibc.rs"]
+mod nolibc;
+
 fn run(_args: Args) -> i32 {
     // daemontools' tai64n ignores its arguments.
     match tai64n::run() {
