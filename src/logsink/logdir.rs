@@ -22,7 +22,7 @@ use core::time::Duration;
 pub const PAUSE: Duration = Duration::from_secs(1);
 
 /// rotate once `current` is within this many bytes of `s`, at a newline.
-const SLACK: u64 = 2000;
+pub(super) const SLACK: u64 = 2000;
 
 /// Disk writes of `current` are started every this many bytes, so they
 /// run while logging goes on instead of all in the fsync at rotation.
@@ -223,33 +223,9 @@ impl LogDir {
         }
     }
 
-    /// Stores `data` as daemontools' multilog stores one flush of its
-    /// 512-byte buffer (its c_write, called until all is written): cut
-    /// before `s`, cut at the last newline once within SLACK of it, and
-    /// rotate after a piece that ends a line there. Fed multilog's
-    /// flushes, this makes multilog's files byte for byte.
-    pub fn write_as_multilog(&mut self, mut data: &[u8]) {
-        let size = self.spec.size;
-        while !data.is_empty() {
-            if self.bytes >= size {
-                self.rotate();
-            }
-            let mut len = data.len().min((size - self.bytes) as usize);
-            if self.bytes + len as u64 >= size - SLACK
-                && let Some(i) = data[..len].iter().rposition(|&b| b == b'\n')
-            {
-                len = i + 1;
-            }
-            let (piece, rest) = data.split_at(len);
-            self.store(piece);
-            if self.bytes >= size - SLACK && piece.last() == Some(&b'\n') {
-                self.rotate();
-            }
-            data = rest;
-        }
-    }
-
-    fn store(&mut self, mut chunk: &[u8]) {
+    /// Appends `chunk` to `current` as it is, with no rotation (the
+    /// caller decides those: multilog's own rules, in `multilog`).
+    pub(super) fn store(&mut self, mut chunk: &[u8]) {
         // Writes to a removed file succeed and vanish with it.
         if links(&self.current) == Ok(0) {
             self.reopen();

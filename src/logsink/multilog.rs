@@ -7,11 +7,13 @@
 //! therefore depends on those sizes, and this module keeps them: input is
 //! cut into 1024-byte blocks (large reads, so a regular file gives exactly
 //! multilog's blocks, and a pipe blocks multilog could have read) and each
-//! directory's output goes through a 512-byte buffer with djb's
-//! buffer_put rules. logsink's extensions and its batching stay out.
+//! directory's output is counted through a 512-byte buffer with djb's
+//! buffer_put rules. Only the counting is multilog's: the bytes are
+//! written once per read of input, as logsink writes them. logsink's
+//! extensions stay out.
 //! See man/multilog.8.
 
-use super::logdir::LogDir;
+use super::logdir::{LogDir, SLACK};
 use super::pattern;
 use super::script::{Action, Script, Stamp};
 use super::stamp;
@@ -33,17 +35,78 @@ const OUTSIZE: usize = 8192;
 const LINE: usize = 1000;
 
 /// One directory's 512-byte buffer in front of its `current`.
+///
+/// Where multilog would write each flush of the buffer, this only counts
+/// the bytes as multilog's c_write does, to find the same rotation points,
+/// and keeps them in `pending`, written with one write(2) per read of
+/// input or before a rotation: the same files, with logsink's batching.
 struct Buffered {
     dir: LogDir,
     buf: [u8; DIRBUF],
     p: usize,
     selected: bool,
+    /// Bytes in `current` as multilog counts them, `pending` included.
+    bytes: u64,
+    size: u64,
+    pending: Vec<u8>,
 }
 
 impl Buffered {
+    fn new(dir: LogDir, size: u64) -> Buffered {
+        Buffered {
+            bytes: dir.bytes(),
+            dir,
+            buf: [0; DIRBUF],
+            p: 0,
+            selected: true,
+            size,
+            pending: Vec::with_capacity(64 * BLOCK),
+        }
+    }
+
+    /// multilog's c_write, called until all of `data` is taken: cut
+    /// before `s`, cut at the last newline once within SLACK of it, and
+    /// rotate after a piece that ends a line there.
+    fn c_write(&mut self, mut data: &[u8]) {
+        let slack_mark = self.size - SLACK;
+        while !data.is_empty() {
+            if self.bytes >= self.size {
+                self.rotate();
+            }
+            let mut len = data.len().min((self.size - self.bytes) as usize);
+            if self.bytes + len as u64 >= slack_mark
+                && let Some(i) = data[..len].iter().rposition(|&b| b == b'\n')
+            {
+                len = i + 1;
+            }
+            let (piece, rest) = data.split_at(len);
+            self.pending.extend_from_slice(piece);
+            self.bytes += len as u64;
+            if self.bytes >= slack_mark && piece.last() == Some(&b'\n') {
+                self.rotate();
+            }
+            data = rest;
+        }
+    }
+
+    /// Stores what is pending.
+    fn commit(&mut self) {
+        if !self.pending.is_empty() {
+            self.dir.store(&self.pending);
+            self.pending.clear();
+        }
+    }
+
+    fn rotate(&mut self) {
+        self.commit();
+        self.dir.rotate();
+        self.bytes = 0;
+    }
+
     fn flush(&mut self) {
         if self.p > 0 {
-            self.dir.write_as_multilog(&self.buf[..self.p]);
+            let buf = self.buf;
+            self.c_write(&buf[..self.p]);
             self.p = 0;
         }
     }
@@ -54,7 +117,7 @@ impl Buffered {
             self.flush();
             while data.len() > DIRBUF {
                 let n = data.len().min(OUTSIZE);
-                self.dir.write_as_multilog(&data[..n]);
+                self.c_write(&data[..n]);
                 data = &data[n..];
             }
         }
@@ -101,12 +164,10 @@ pub fn run(script: Script) -> Result<(), Error> {
     }
     let mut dirs = Vec::new();
     for spec in &script.dirs {
-        dirs.push(Buffered {
-            dir: LogDir::open(spec.clone(), Stamp::None)?,
-            buf: [0; DIRBUF],
-            p: 0,
-            selected: true,
-        });
+        dirs.push(Buffered::new(
+            LogDir::open(spec.clone(), Stamp::None)?,
+            spec.size,
+        ));
     }
     sigflag::catch(&[libc::SIGTERM, libc::SIGALRM]).doing(|| "catch signals".into())?;
     signal::ignore(libc::SIGPIPE);
@@ -126,6 +187,7 @@ pub fn run(script: Script) -> Result<(), Error> {
     m.end_of_input();
     for d in &mut m.dirs {
         d.flush();
+        d.commit();
         d.dir.close();
     }
     result
@@ -166,6 +228,12 @@ impl Multilog {
                             self.between_reads();
                         }
                     }
+                    // What this read brought is stored before the next
+                    // one waits: a logger holds no line back.
+                    for d in &mut self.dirs {
+                        d.flush();
+                        d.commit();
+                    }
                 }
                 Err(Errno::EAGAIN) => sigflag::sleep(Duration::from_millis(10)),
                 Err(e) => return Err(e).doing(|| "read standard input".into()),
@@ -181,8 +249,8 @@ impl Multilog {
         }
         if sigflag::take(libc::SIGALRM) {
             for d in &mut self.dirs {
-                if d.dir.bytes() > 0 {
-                    d.dir.rotate();
+                if d.bytes > 0 {
+                    d.rotate();
                 }
             }
         }
