@@ -56,14 +56,29 @@ fn usage_errors_exit_100_with_daemontools_usage_line() {
             &["root"][..],
             "envuidgid: usage: envuidgid account child",
         ),
+        (
+            "envuidgid",
+            &[][..],
+            "envuidgid: usage: envuidgid account child",
+        ),
         ("pgrphack", &[][..], "pgrphack: usage: pgrphack child"),
         ("fghack", &[][..], "fghack: usage: fghack child"),
     ] {
         let (c, _, err) = with_input(&bin(name), args, b"", &s.path);
         let (pc, _, perr) = with_input(&peer(name), args, b"", &s.path);
         assert_eq!((c, pc), (100, 100), "{name} {args:?}: {err} / {perr}");
+        // Exactly daemontools' lines, getopt's complaint included.
+        assert_eq!(err, perr, "{name} {args:?}");
         assert!(err.ends_with(&format!("{usage}\n")), "{name}: {err}");
-        assert!(perr.ends_with(&format!("{usage}\n")), "peer {name}: {perr}");
+    }
+    // These take no options: a leading dash is the account or program.
+    for (name, args) in [
+        ("envuidgid", &["-x", "true"][..]),
+        ("pgrphack", &["-x"][..]),
+    ] {
+        let ours = code(&bin(name), args, &s.path);
+        assert_eq!(ours, code(&peer(name), args, &s.path), "{name} {args:?}");
+        assert_eq!(ours, (111, true), "{name} {args:?}");
     }
     // readproctitle says nothing, as daemontools' does.
     for args in [&[][..], &["abc"][..]] {

@@ -5,8 +5,7 @@
 
 use core::ffi::CStr;
 use svkit::account::{self, Spec};
-use svkit::args::{Arg, Args, Parser};
-use svkit::error::Error;
+use svkit::args::Args;
 use svkit::{die, exec};
 
 const PROG: &str = "envuidgid";
@@ -20,21 +19,17 @@ See man/envuidgid.8.
 
 svkit::main!(PROG, HELP, run);
 
-fn parse(args: &Args) -> Result<(Spec<'_>, &[&CStr]), Error> {
-    let mut p = Parser::new(args);
-    match p.next()? {
-        // The child and its arguments are not ours to parse.
-        Some(Arg::Value(account)) => match p.rest() {
-            [] => Err(Error::Usage("missing child".into())),
-            prog => Ok((Spec::Name(account), prog)),
-        },
-        Some(arg) => Err(arg.unexpected()),
-        None => Err(Error::Usage("missing account".into())),
+/// daemontools' envuidgid parses no options: the first argument is the
+/// account, whatever it looks like, and the rest the child.
+fn parse(args: &Args) -> Option<(Spec<'_>, &[&CStr])> {
+    match &args[..] {
+        [account, child @ ..] if !child.is_empty() => Some((Spec::Name(account), child)),
+        _ => None,
     }
 }
 
 fn run(args: Args) -> i32 {
-    let (spec, prog) = parse(&args).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
+    let (spec, prog) = parse(&args).unwrap_or_else(|| die::usage_daemontools(PROG, "", USAGE));
     let account = account::lookup(spec, false).unwrap_or_else(|e| die::fatal(PROG, &e));
     if let Err(e) = account::export(&account) {
         die::fatal(PROG, &e)

@@ -3,8 +3,7 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 
-use svkit::args::{Arg, Args, Parser};
-use svkit::error::Error;
+use svkit::args::Args;
 use svkit::{die, foreground};
 
 const PROG: &str = "fghack";
@@ -18,16 +17,13 @@ See man/fghack.8.
 
 svkit::main!(PROG, HELP, run);
 
-fn parse(args: &Args) -> Result<&[&core::ffi::CStr], Error> {
-    let mut p = Parser::new(args);
-    match p.next()? {
-        Some(Arg::Value(_)) => Ok(p.command()),
-        Some(arg) => Err(arg.unexpected()),
-        None => Err(Error::Usage("missing child".into())),
-    }
+/// daemontools' fghack parses no options: every argument is the
+/// child's command line.
+fn parse(args: &Args) -> Option<&[&core::ffi::CStr]> {
+    (!args.is_empty()).then_some(&args[..])
 }
 
 fn run(args: Args) -> i32 {
-    let prog = parse(&args).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
+    let prog = parse(&args).unwrap_or_else(|| die::usage_daemontools(PROG, "", USAGE));
     foreground::run(PROG, prog).unwrap_or_else(|e| die::fatal(PROG, &e))
 }

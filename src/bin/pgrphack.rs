@@ -3,8 +3,8 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 
-use svkit::args::{Arg, Args, Parser};
-use svkit::error::{Doing, Error};
+use svkit::args::Args;
+use svkit::error::Doing;
 use svkit::sys::shape;
 use svkit::{die, exec};
 
@@ -19,17 +19,14 @@ See man/pgrphack.8.
 
 svkit::main!(PROG, HELP, run);
 
-fn parse(args: &Args) -> Result<&[&core::ffi::CStr], Error> {
-    let mut p = Parser::new(args);
-    match p.next()? {
-        Some(Arg::Value(_)) => Ok(p.command()),
-        Some(arg) => Err(arg.unexpected()),
-        None => Err(Error::Usage("missing child".into())),
-    }
+/// daemontools' pgrphack parses no options: every argument is the
+/// child's command line.
+fn parse(args: &Args) -> Option<&[&core::ffi::CStr]> {
+    (!args.is_empty()).then_some(&args[..])
 }
 
 fn run(args: Args) -> i32 {
-    let prog = parse(&args).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
+    let prog = parse(&args).unwrap_or_else(|| die::usage_daemontools(PROG, "", USAGE));
     // daemontools ignores a failing setsid: a process that already leads
     // its group (EPERM) is as good as a new one for the child.
     let _ = shape::setsid().doing(|| "setsid".into());

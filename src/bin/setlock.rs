@@ -2,9 +2,10 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 
+extern crate alloc;
+
 use core::ffi::CStr;
 use svkit::args::{Arg, Args, Parser};
-use svkit::error::Error;
 use svkit::sys::{self, Path};
 use svkit::{die, exec, lock};
 
@@ -29,11 +30,14 @@ struct Command<'a> {
     prog: &'a [&'a CStr],
 }
 
-fn parse(args: &Args) -> Result<Command<'_>, Error> {
+/// The line daemontools' setlock prints before its usage line, if any.
+struct Refused(&'static str, Option<char>);
+
+fn parse(args: &Args) -> Result<Command<'_>, Refused> {
     let mut p = Parser::new(args);
     let (mut wait, mut quiet) = (true, false);
     loop {
-        match p.next()? {
+        match p.next().map_err(|_| Refused("", None))? {
             Some(Arg::Short('n')) => wait = false,
             Some(Arg::Short('N')) => wait = true,
             Some(Arg::Short('x')) => quiet = true,
@@ -41,7 +45,7 @@ fn parse(args: &Args) -> Result<Command<'_>, Error> {
             // PROG and its arguments are not ours to parse.
             Some(Arg::Value(file)) => {
                 return match p.rest() {
-                    [] => Err(Error::Usage("missing program".into())),
+                    [] => Err(Refused("", None)),
                     prog => Ok(Command {
                         wait,
                         quiet,
@@ -50,14 +54,21 @@ fn parse(args: &Args) -> Result<Command<'_>, Error> {
                     }),
                 };
             }
-            Some(arg) => return Err(arg.unexpected()),
-            None => return Err(Error::Usage("missing file".into())),
+            Some(Arg::Short(c)) => return Err(Refused("illegal option -- ", Some(c))),
+            Some(_) => return Err(Refused("illegal option -- ", Some('-'))),
+            None => return Err(Refused("", None)),
         }
     }
 }
 
 fn run(args: Args) -> i32 {
-    let cmd = parse(&args).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
+    let cmd = parse(&args).unwrap_or_else(|Refused(text, c)| {
+        let problem = alloc::format!(
+            "{text}{}",
+            c.map(alloc::string::String::from).unwrap_or_default()
+        );
+        die::usage_daemontools(PROG, &problem, USAGE)
+    });
     match lock::take(&cmd.file, cmd.wait) {
         // The lock lives in the descriptor, which the program inherits.
         Ok(fd) => core::mem::forget(fd),
