@@ -168,3 +168,21 @@ fn usage_errors_are_runit_s() {
         assert_eq!(ours.0, 100);
     }
 }
+
+#[test]
+fn status_shows_the_logger_as_runit_s_sv_does() {
+    let s = Scratch::new("sv-log");
+    let tree = s.join("tree");
+    script(tree.join("web/run"), "exec sleep 300");
+    script(tree.join("web/log/run"), "exec cat > /dev/null");
+    let mut r = Reaper::new();
+    r.watch_dir(&tree.join("web"));
+    r.watch_dir(&tree.join("web/log"));
+    let _scan = Tree::scan(&tree);
+    wait_up(&mut r, &tree.join("web"), 0);
+    wait_up(&mut r, &tree.join("web/log"), 0);
+    let ours = sv(&bin("sv"), &tree, &["status"], "web");
+    let theirs = sv(Path::new("/usr/bin/sv"), &tree, &["status"], "web");
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.1, "run: NAME: (pid N) Ns; run: log: (pid N) Ns\n");
+}
