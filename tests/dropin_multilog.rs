@@ -156,3 +156,8 @@ fn messages_carry_multilog_s_name() {
     assert_eq!(code, 111, "{err}");
     assert!(err.starts_with("multilog: fatal: "), "{err}");
 }
+
+#[test]
+fn processed_files_match_daemontools() {
+    side_by_side(&["s4096", "n3", "!tr a-z A-Z", "./main"]);
+}
