@@ -259,6 +259,8 @@ fn one_service(s: &Scratch) -> PathBuf {
 fn svscan_supervises_the_tree_as_scan_does() {
     let s = Scratch::new("dt-svscan");
     let tree = one_service(&s);
+    // Not a service directory: svscan warns about it.
+    std::fs::write(tree.join("afile"), "").unwrap();
     let mut r = Reaper::new();
     r.watch_dir(&tree.join("hello"));
     let t = Tree::spawn(
@@ -275,6 +277,15 @@ fn svscan_supervises_the_tree_as_scan_does() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(": up (pid "));
     drop(t);
+    // Its messages carry daemontools' name.
+    let said = wait_for("a warning about afile", || {
+        let e = std::fs::read_to_string(s.join("svscan.err")).unwrap_or_default();
+        e.contains("afile").then_some(e)
+    });
+    assert!(
+        said.contains("svscan: warning: unable to supervise afile: not a directory"),
+        "{said}"
+    );
     // svscan's missing directory: the same exit code as daemontools'.
     let missing = s.join("missing");
     let m = missing.to_str().unwrap();

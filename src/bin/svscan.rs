@@ -30,6 +30,7 @@ fn parse(args: &Args) -> Result<Path, Error> {
 
 fn run(args: Args) -> i32 {
     let dir = parse(&args).unwrap_or_else(|e| die::usage(PROG, USAGE, &e));
+    scanner::run::call_svscan();
     match scanner::run::scan(dir) {
         Ok(()) => 0,
         Err(e) => die::fatal(PROG, &e),

@@ -17,7 +17,23 @@ use alloc::format;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-const PROG: &str = "scan";
+/// Set when scan runs as daemontools' `svscan`, whose name its messages
+/// then carry.
+static AS_SVSCAN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Makes scan's messages say `svscan` instead of `scan`.
+pub fn call_svscan() {
+    AS_SVSCAN.store(true, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The name scan's messages carry.
+fn prog() -> &'static str {
+    if AS_SVSCAN.load(core::sync::atomic::Ordering::Relaxed) {
+        "svscan"
+    } else {
+        "scan"
+    }
+}
 /// The safety rescan, for changes inotify does not report (a chmod inside
 /// a service dir, a supervise that a previous scan started dying).
 const RESCAN: Duration = Duration::from_secs(60);
@@ -93,7 +109,7 @@ impl Io {
                     Error::other("find supervise", "not beside scan's executable nor on PATH")
                 })?;
                 die::warn(
-                    PROG,
+                    prog(),
                     &format_args!("no supervise beside scan's executable: using {p} from PATH"),
                 );
                 p
@@ -120,7 +136,7 @@ impl Io {
         let (inotify, period) = match inotify {
             Ok(i) => (Some(i), RESCAN),
             Err(e) => {
-                die::warn(PROG, &e);
+                die::warn(prog(), &e);
                 (None, RESCAN_WITHOUT_INOTIFY)
             }
         };
@@ -146,7 +162,7 @@ impl Io {
             }
             Err(e) => {
                 die::warn(
-                    PROG,
+                    prog(),
                     &Err::<(), _>(e)
                         .doing(|| format!("list {}", self.shown))
                         .unwrap_err(),
@@ -201,7 +217,10 @@ impl Io {
             watches.push(Watch::input(i.fd()));
         }
         if let Err(e) = poll::wait(&mut watches, Some(timeout)) {
-            die::warn(PROG, &Err::<(), _>(e).doing(|| "poll".into()).unwrap_err());
+            die::warn(
+                prog(),
+                &Err::<(), _>(e).doing(|| "poll".into()).unwrap_err(),
+            );
         }
         let (mut terminate, mut rescan) = (false, false);
         self.signals.drain(|sig| match sig {
@@ -275,7 +294,7 @@ impl Io {
                 None
             }
             Action::Warn(notice) => {
-                die::warn(PROG, &notice);
+                die::warn(prog(), &notice);
                 None
             }
             Action::Rescan => self.rescan(),
@@ -300,7 +319,7 @@ impl Io {
                     (Role::Service, None) => return Event::SpawnFailed { name, role },
                 },
                 Err(e) => {
-                    die::warn(PROG, &e);
+                    die::warn(prog(), &e);
                     return Event::SpawnFailed { name, role };
                 }
             }
@@ -328,7 +347,7 @@ impl Io {
                 let e = Err::<(), _>(e)
                     .doing(|| format!("spawn supervise {dir}"))
                     .unwrap_err();
-                die::warn(PROG, &e);
+                die::warn(prog(), &e);
                 Event::SpawnFailed { name, role }
             }
         }
@@ -363,7 +382,7 @@ fn kill(pid: i32, sig: i32) {
             let e = Err::<(), _>(e)
                 .doing(|| format!("signal pid {pid}"))
                 .unwrap_err();
-            die::warn(PROG, &e);
+            die::warn(prog(), &e);
         }
     }
 }
