@@ -34,7 +34,7 @@ pub struct Plan {
 
 /// runit's reading of COMMAND, by its first letter and a few whole
 /// words; None is a usage error.
-pub fn plan(action: &[u8], verbose: bool) -> Option<Plan> {
+pub fn plan(action: &[u8], verbose: bool, lsb: bool) -> Option<Plan> {
     let p = |acts: &'static [u8], kill: bool, wait: bool| Plan {
         acts,
         control: true,
@@ -62,7 +62,9 @@ pub fn plan(action: &[u8], verbose: bool) -> Option<Plan> {
             b"shutdown" => p(b"x", false, true),
             b"start" => p(b"u", false, true),
             b"stop" => p(b"d", false, true),
-            // Anything else starting with s is status, as in runit.
+            // Anything else starting with s is status, as in runit; as an
+            // init script only `status` itself.
+            _ if lsb && action != b"status" => return None,
             _ => Plan {
                 acts: b"s",
                 control: false,
@@ -116,6 +118,9 @@ fn error_str(e: Errno) -> &'static str {
 /// One run of sv over its services.
 pub struct Sv<'a> {
     plan: Plan,
+    /// Run as an init script (called by another name than sv): status
+    /// exits 0 up, 3 down, 4 unknown, as LSB asks.
+    lsb: bool,
     svdir: Path,
     wait: u64,
     services: Vec<Option<&'a CStr>>,
@@ -132,13 +137,19 @@ pub struct Sv<'a> {
 impl<'a> Sv<'a> {
     /// Prepares `plan` for `services`; SVDIR and SVWAIT come from the
     /// environment (`wait` is -w's value, which wins).
-    pub fn new(plan: Plan, wait: Option<u64>, services: &'a [&'a CStr]) -> Result<Sv<'a>, Error> {
+    pub fn new(
+        plan: Plan,
+        lsb: bool,
+        wait: Option<u64>,
+        services: &'a [&'a CStr],
+    ) -> Result<Sv<'a>, Error> {
         use crate::error::Doing;
         let svdir = crate::sys::program::env(c"SVDIR").unwrap_or_else(|| b"/service/".to_vec());
         let env_wait = crate::sys::program::env(c"SVWAIT").map(|v| lenient(&v));
         let now = Tai64n::now();
         Ok(Sv {
             plan,
+            lsb,
             svdir: Path::new(&svdir),
             wait: wait.or(env_wait).unwrap_or(7),
             services: services.iter().map(|s| Some(*s)).collect(),
@@ -353,13 +364,16 @@ impl<'a> Sv<'a> {
         if pid != 0 { 1 } else { 2 }
     }
 
-    /// `sv status`: the service's line, then its log's after `; `.
+    /// `sv status`: the service's line, then its log's after `; `. As an
+    /// init script, ends the process with LSB's status code.
     fn show_status(&mut self, i: usize) {
-        if self.get_status(i) != 1 {
-            return;
+        match self.get_status(i) {
+            1 => {}
+            -1 if self.lsb => self.exit(4),
+            _ => return,
         }
         let name = self.name(i).to_vec();
-        self.print_status(&name);
+        let rc = self.print_status(&name);
         self.islog = true;
         match fs::chdir(&Path::from("log")) {
             Err(Errno::ENOENT) => self.out.bytes(b"\n"),
@@ -377,6 +391,18 @@ impl<'a> Sv<'a> {
         }
         self.islog = false;
         let _ = self.out.flush();
+        if self.lsb {
+            self.exit(match rc {
+                1 => 0,
+                2 => 3,
+                _ => 4,
+            });
+        }
+    }
+
+    fn exit(&mut self, code: i32) -> ! {
+        let _ = self.out.flush();
+        crate::sys::exit(code)
     }
 
     /// Sends `acts` unless the service already wants what the first says.
@@ -558,7 +584,7 @@ mod tests {
 
     #[test]
     fn commands_map_to_runit_s_control_bytes() {
-        let acts = |a: &str| plan(a.as_bytes(), false).map(|p| (p.acts, p.wait, p.kill));
+        let acts = |a: &str| plan(a.as_bytes(), false, false).map(|p| (p.acts, p.wait, p.kill));
         assert_eq!(acts("up"), Some((&b"u"[..], false, false)));
         assert_eq!(acts("term"), Some((&b"t"[..], false, false)));
         assert_eq!(acts("cont"), Some((&b"c"[..], false, false)));
@@ -569,10 +595,15 @@ mod tests {
         assert_eq!(acts("check"), Some((&b"C"[..], true, false)));
         assert_eq!(acts("start"), Some((&b"u"[..], true, false)));
         assert_eq!(acts("shutdown"), Some((&b"x"[..], true, false)));
-        assert!(plan(b"sss", false).unwrap().status);
+        assert!(plan(b"sss", false, false).unwrap().status);
+        assert!(
+            plan(b"sss", false, true).is_none(),
+            "init scripts say status"
+        );
+        assert!(plan(b"status", false, true).unwrap().status);
         assert_eq!(acts("rot"), None);
         assert_eq!(acts("bogus"), None);
         assert_eq!(acts(""), None);
-        assert!(plan(b"up", true).unwrap().wait, "-v waits");
+        assert!(plan(b"up", true, false).unwrap().wait, "-v waits");
     }
 }

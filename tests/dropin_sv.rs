@@ -186,3 +186,50 @@ fn status_shows_the_logger_as_runit_s_sv_does() {
     assert_eq!(ours, theirs);
     assert_eq!(ours.1, "run: NAME: (pid N) Ns; run: log: (pid N) Ns\n");
 }
+
+#[test]
+fn called_by_another_name_sv_is_an_init_script_as_runit_s() {
+    let s = Scratch::new("sv-lsb");
+    let mut r = Reaper::new();
+    let svdir = s.join("sd");
+    let dir = svdir.join("websvc");
+    script(dir.join("run"), "exec sleep 300");
+    start_supervise(&mut r, &dir);
+    wait_up(&mut r, &dir, 0);
+    for (who, target) in [("ours", bin("sv")), ("theirs", "/usr/bin/sv".into())] {
+        std::fs::create_dir_all(s.join(who)).unwrap();
+        std::os::unix::fs::symlink(target, s.join(who).join("websvc")).unwrap();
+    }
+    let init = |who: &str, args: &[&str]| {
+        let o = Command::new(s.join(who).join("websvc"))
+            .args(args)
+            .env("SVDIR", &svdir)
+            .output()
+            .unwrap();
+        let (code, out, err) = outcome(&o);
+        (
+            code,
+            normalize(&out, "websvc"),
+            err.replace("websvc", "NAME"),
+        )
+    };
+    for step in [
+        &["status"][..],
+        &["-w", "5", "stop"],
+        &["status"],
+        &["-w", "5", "start"],
+        &["status"],
+        &["reload"],
+        &["bogus"],
+        &["sss"],
+        &[],
+    ] {
+        let ours = init("ours", step);
+        assert_eq!(ours, init("theirs", step), "websvc {step:?}");
+    }
+    // LSB's status codes: 0 running, 3 stopped; usage errors exit 2.
+    assert_eq!(init("ours", &["status"]).0, 0);
+    assert_eq!(init("ours", &["-w", "5", "stop"]).0, 0);
+    assert_eq!(init("ours", &["status"]).0, 3);
+    assert_eq!(init("ours", &["bogus"]).0, 2);
+}

@@ -30,11 +30,16 @@ svkit::main!(PROG, HELP, run);
 
 struct Command<'a> {
     plan: Plan,
+    lsb: bool,
     wait: Option<u64>,
     services: &'a [&'a CStr],
 }
 
-fn parse(args: &Args) -> Result<Command<'_>, String> {
+/// The command line; `name` is what sv was called by, and any other name
+/// than sv makes it an init script for the service of that name in
+/// SVDIR, as runit's sv.
+fn parse<'a>(args: &'a Args, name: &'a &'static CStr) -> Result<Command<'a>, String> {
+    let lsb = name.to_bytes() != b"sv";
     let mut p = Parser::new(args);
     let (mut verbose, mut wait) = (false, None);
     let action = loop {
@@ -57,11 +62,17 @@ fn parse(args: &Args) -> Result<Command<'_>, String> {
             None => return Err(String::new()),
         }
     };
-    let plan = sv::plan(action.to_bytes(), verbose).ok_or_else(String::new)?;
-    match p.rest() {
+    let plan = sv::plan(action.to_bytes(), verbose, lsb).ok_or_else(String::new)?;
+    let services = if lsb {
+        core::slice::from_ref(name)
+    } else {
+        p.rest()
+    };
+    match services {
         [] => Err(String::new()),
         services => Ok(Command {
             plan,
+            lsb,
             wait,
             services,
         }),
@@ -69,10 +80,19 @@ fn parse(args: &Args) -> Result<Command<'_>, String> {
 }
 
 fn run(args: Args) -> i32 {
-    let cmd = parse(&args).unwrap_or_else(|problem| die::runit_usage(PROG, &problem, USAGE));
-    match Sv::new(cmd.plan, cmd.wait, cmd.services) {
+    let name: &'static CStr = svkit::sys::program::invoked_name();
+    let cmd = parse(&args, &name).unwrap_or_else(|problem| {
+        if name.to_bytes() == b"sv" {
+            die::runit_usage(PROG, &problem, USAGE)
+        } else {
+            // As an init script: runit's shorter usage line, exit 2.
+            let shown = name.to_string_lossy();
+            die::runit_usage_as(&shown, &problem, &format!("{shown} [-w sec] command"), 2)
+        }
+    });
+    match Sv::new(cmd.plan, cmd.lsb, cmd.wait, cmd.services) {
         Ok(sv) => sv.run(),
-        // runit's sv: a fatal error exits 100.
+        // runit's sv: a fatal error exits 100 (151 as an init script).
         Err(e) => die::fatal(PROG, &svkit::error::Error::Usage(format!("{e}"))),
     }
 }
