@@ -113,6 +113,15 @@ pub fn assume(account: &Account) -> Result<(), Error> {
     Ok(())
 }
 
+/// Puts the account's ids in the environment as `UID` and `GID`, for a
+/// program that drops privileges itself later (envuidgid, chpst -U).
+pub fn export(account: &Account) -> Result<(), Error> {
+    use crate::sys::env;
+    let num = |n: u32| alloc::ffi::CString::new(format!("{n}")).unwrap_or_default();
+    env::set(c"UID", &num(account.uid)).doing(|| "set UID".into())?;
+    env::set(c"GID", &num(account.gid)).doing(|| "set GID".into())
+}
+
 /// Equal ids, and equal groups in any order.
 fn same(a: &db::Credentials, b: &db::Credentials) -> bool {
     let sorted = |g: &[u32]| {

@@ -35,6 +35,36 @@ pub fn usage(prog: &str, usage: &str, e: &Error) -> ! {
     sys::exit(EXIT_USAGE)
 }
 
+/// daemontools' own form of a usage error, for the programs under its
+/// names: the problem, if any, as `PROG: PROBLEM` (getopt's `illegal
+/// option -- x`), then `PROG: usage: USAGE`; exit 100.
+pub fn usage_daemontools(prog: &str, problem: &str, usage: &str) -> ! {
+    let mut err = Out::stderr();
+    if !problem.is_empty() {
+        let _ = writeln!(err, "{prog}: {problem}");
+    }
+    let _ = writeln!(err, "{prog}: usage: {usage}");
+    let _ = err.flush();
+    sys::exit(EXIT_USAGE)
+}
+
+/// runit's form of a usage error (`sv`, `chpst`): the problem, if any,
+/// as `PROG: PROBLEM`, then `usage: USAGE` and an empty line; exit 100.
+pub fn runit_usage(prog: &str, problem: &str, usage: &str) -> ! {
+    runit_usage_as(prog, problem, usage, EXIT_USAGE)
+}
+
+/// `runit_usage` with another exit code (sv as an init script exits 2).
+pub fn runit_usage_as(prog: &str, problem: &str, usage: &str, code: i32) -> ! {
+    let mut err = Out::stderr();
+    if !problem.is_empty() {
+        let _ = writeln!(err, "{prog}: {problem}");
+    }
+    let _ = writeln!(err, "usage: {usage}\n");
+    let _ = err.flush();
+    sys::exit(code)
+}
+
 /// The panic handler of every binary: a bug, reported as a temporary
 /// failure so that supervisors retry rather than give up.
 pub fn panicked(prog: &str, info: &core::panic::PanicInfo) -> ! {

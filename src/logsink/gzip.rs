@@ -3,7 +3,6 @@
 //! miniz_oxide's (no_std + alloc); the gzip framing (RFC 1952) and its
 //! CRC-32 are here.
 
-use super::PROG;
 use crate::die;
 use crate::error::{Doing, Error};
 use crate::sys::dir::{Dir, fchmod};
@@ -163,14 +162,14 @@ pub fn spawn(dir: &Dir, name: &Path, olds: &[Path]) {
             for old in olds {
                 if let Err(e) = compress_file(dir, old) {
                     let _ = dir.remove(&Path::new(&[b"gzip-", old.as_bytes()].concat()));
-                    die::warn(PROG, &format_args!("{e} in {name}"));
+                    die::warn(super::name(), &format_args!("{e} in {name}"));
                     code = 111;
                 }
             }
             sys::exit(code)
         }
         Err(e) => die::warn(
-            PROG,
+            super::name(),
             &format_args!("unable to fork to gzip files in {name}: {e}"),
         ),
     }

@@ -6,6 +6,7 @@
 pub mod gzip;
 pub mod input;
 pub mod logdir;
+pub mod multilog;
 pub mod pattern;
 pub mod processor;
 pub mod script;
@@ -25,6 +26,24 @@ use splitter::{Piece, Splitter};
 
 /// The name in every message.
 pub const PROG: &str = "logsink";
+
+/// Set when the logger runs as daemontools' `multilog`, whose name its
+/// messages then carry.
+static AS_MULTILOG: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Makes the logger's messages say `multilog` instead of `logsink`.
+pub fn call_multilog() {
+    AS_MULTILOG.store(true, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The name the logger's messages carry.
+pub fn name() -> &'static str {
+    if AS_MULTILOG.load(core::sync::atomic::Ordering::Relaxed) {
+        "multilog"
+    } else {
+        PROG
+    }
+}
 
 /// Bytes asked of each read(2): many lines per system call.
 const READ: usize = 256 * 1024;
@@ -299,7 +318,7 @@ impl Lines {
                             let err = Err::<(), _>(e)
                                 .doing(|| alloc::format!("write {path}"))
                                 .unwrap_err();
-                            crate::die::warn(PROG, &format_args!("{err}, pausing"));
+                            crate::die::warn(name(), &format_args!("{err}, pausing"));
                             trouble = true;
                         }
                         sigflag::sleep(PAUSE);

@@ -214,6 +214,73 @@ pub fn parse(args: &[&[u8]]) -> Result<Script, Error> {
     Ok(script)
 }
 
+/// A number as daemontools' scan_ulong reads one: the leading digits,
+/// 0 when there are none, saturating.
+fn lenient(digits: &[u8]) -> u64 {
+    digits
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0u64, |n, &d| {
+            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        })
+}
+
+/// Parses the script as daemontools' multilog does, for svkit's
+/// `multilog`: `t` counts only as the first action (and any first action
+/// starting with `t` is one), numbers are read up to their first
+/// non-digit, `e` is any action starting with `e`, and every action
+/// multilog does not know (logsink's extensions among them) is ignored.
+pub fn parse_multilog(args: &[&[u8]]) -> Script {
+    let mut script = Script {
+        stamp: Stamp::None,
+        actions: Vec::new(),
+        dirs: Vec::new(),
+        status_files: Vec::new(),
+        max_line: None,
+    };
+    let mut spec = DirSpec {
+        path: Path::from(""),
+        size: DEFAULT_SIZE,
+        num: DEFAULT_NUM,
+        processor: None,
+        gzip: false,
+        max_age: None,
+        block_limit: None,
+    };
+    let mut rest = args;
+    if let Some((first, after)) = args.split_first() {
+        if first.first() == Some(&b't') {
+            script.stamp = Stamp::Tai64n;
+            rest = after;
+        }
+    }
+    for &arg in rest {
+        match arg.first() {
+            Some(b's') => spec.size = lenient(&arg[1..]).clamp(MIN_SIZE, MAX_SIZE),
+            Some(b'n') => spec.num = lenient(&arg[1..]).clamp(2, 1 << 20) as usize,
+            Some(b'!') => spec.processor = Some(arg[1..].to_vec()),
+            Some(b'+') => script.actions.push(Action::Select(arg[1..].to_vec())),
+            Some(b'-') => script.actions.push(Action::Deselect(arg[1..].to_vec())),
+            Some(b'e') => script.actions.push(Action::Alert),
+            Some(b'=') => {
+                script
+                    .actions
+                    .push(Action::Status(script.status_files.len()));
+                script.status_files.push(Path::new(&arg[1..]));
+            }
+            Some(b'.' | b'/') => {
+                script.actions.push(Action::Dir(script.dirs.len()));
+                script.dirs.push(DirSpec {
+                    path: Path::new(arg),
+                    ..spec.clone()
+                });
+            }
+            _ => {}
+        }
+    }
+    script
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +361,39 @@ mod tests {
         fn never_panics(args: Vec<Vec<u8>>) {
             let v: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
             let _ = parse(&v);
+        }
+    }
+
+    fn m(args: &[&str]) -> Script {
+        let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        parse_multilog(&v)
+    }
+
+    #[test]
+    fn multilog_ignores_what_multilog_does_not_know() {
+        let s = m(&["t", "T", "z", "a5", "b1", "l9999", "x", "", "./a"]);
+        assert_eq!(s.stamp, Stamp::Tai64n);
+        assert_eq!(s.actions, [Action::Dir(0)]);
+        assert!(!s.dirs[0].gzip && s.dirs[0].max_age.is_none());
+        assert_eq!(s.max_line, None);
+        let s = m(&["./a", "t"]);
+        assert_eq!(s.stamp, Stamp::None, "t counts only first");
+        assert_eq!(m(&["tfoo"]).stamp, Stamp::Tai64n);
+    }
+
+    #[test]
+    fn multilog_reads_numbers_as_scan_ulong() {
+        let s = m(&["sbig", "n0", "./a", "s5000x", "n3k", "./b", "ex"]);
+        assert_eq!((s.dirs[0].size, s.dirs[0].num), (MIN_SIZE, 2));
+        assert_eq!((s.dirs[1].size, s.dirs[1].num), (5000, 3));
+        assert_eq!(s.actions.last(), Some(&Action::Alert));
+    }
+
+    proptest! {
+        #[test]
+        fn multilog_never_panics(args: Vec<Vec<u8>>) {
+            let v: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            let _ = parse_multilog(&v);
         }
     }
 }

@@ -17,7 +17,23 @@ use alloc::format;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-const PROG: &str = "scan";
+/// Set when scan runs as daemontools' `svscan`, whose name its messages
+/// then carry.
+static AS_SVSCAN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Makes scan's messages say `svscan` instead of `scan`.
+pub fn call_svscan() {
+    AS_SVSCAN.store(true, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The name scan's messages carry.
+fn prog() -> &'static str {
+    if AS_SVSCAN.load(core::sync::atomic::Ordering::Relaxed) {
+        "svscan"
+    } else {
+        "scan"
+    }
+}
 /// The safety rescan, for changes inotify does not report (a chmod inside
 /// a service dir, a supervise that a previous scan started dying).
 const RESCAN: Duration = Duration::from_secs(60);
@@ -104,7 +120,7 @@ impl Io {
                     Error::other("find supervise", "not beside scan's executable nor on PATH")
                 })?;
                 die::warn(
-                    PROG,
+                    prog(),
                     &format_args!("no supervise beside scan's executable: using {p} from PATH"),
                 );
                 p
@@ -132,7 +148,7 @@ impl Io {
         let (inotify, period) = match inotify {
             Ok(i) => (Some(i), RESCAN),
             Err(e) => {
-                die::warn(PROG, &e);
+                die::warn(prog(), &e);
                 (None, RESCAN_WITHOUT_INOTIFY)
             }
         };
@@ -162,7 +178,7 @@ impl Io {
             // Two fds for each one's pipe; the room kept for the fds in
             // passing is in `limit` already.
             let fits = limit + 2 * count as u64;
-            die::warn(PROG, &Notice::ShortOfFds { count, limit, fits });
+            die::warn(prog(), &Notice::ShortOfFds { count, limit, fits });
         }
         let procs = tree.short_of(Failure::Procs);
         if procs > self.told_short.1 {
@@ -172,7 +188,7 @@ impl Io {
                 .and_then(|l| tasks(&l))
                 .unwrap_or(0);
             die::warn(
-                PROG,
+                prog(),
                 &Notice::ShortOfProcs {
                     count: procs,
                     running,
@@ -189,13 +205,13 @@ impl Io {
             Ok(mut found) => {
                 self.watch_waiting(&found);
                 for text in self.pools.update(&mut found) {
-                    die::warn(PROG, &text);
+                    die::warn(prog(), &text);
                 }
                 Some(Event::Listed(found))
             }
             Err(e) => {
                 die::warn(
-                    PROG,
+                    prog(),
                     &Err::<(), _>(e)
                         .doing(|| format!("list {}", self.shown))
                         .unwrap_err(),
@@ -254,7 +270,10 @@ impl Io {
             watches.push(Watch::input(fd));
         }
         if let Err(e) = poll::wait(&mut watches, Some(timeout)) {
-            die::warn(PROG, &Err::<(), _>(e).doing(|| "poll".into()).unwrap_err());
+            die::warn(
+                prog(),
+                &Err::<(), _>(e).doing(|| "poll".into()).unwrap_err(),
+            );
         }
         let (mut terminate, mut rescan) = (false, false);
         self.signals.drain(|sig| match sig {
@@ -331,7 +350,7 @@ impl Io {
                 None
             }
             Action::Warn(notice) => {
-                die::warn(PROG, &notice);
+                die::warn(prog(), &notice);
                 None
             }
             Action::Rescan => self.rescan(),
@@ -470,7 +489,7 @@ fn kill(pid: i32, sig: i32) {
             let e = Err::<(), _>(e)
                 .doing(|| format!("signal pid {pid}"))
                 .unwrap_err();
-            die::warn(PROG, &e);
+            die::warn(prog(), &e);
         }
     }
 }

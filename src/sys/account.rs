@@ -46,6 +46,34 @@ pub fn getpwnam(name: &CStr) -> Result<Option<Passwd>> {
     }
 }
 
+/// Looks group `name` up in the group database (through NSS); None when
+/// there is no such group.
+pub fn getgrnam(name: &CStr) -> Result<Option<u32>> {
+    let mut buf: Vec<c_char> = vec![0; 1024];
+    loop {
+        // SAFETY: gr and buf outlive the call; result points into them or
+        // is null.
+        let mut gr: libc::group = unsafe { core::mem::zeroed() };
+        let mut result: *mut libc::group = core::ptr::null_mut();
+        let r = unsafe {
+            libc::getgrnam_r(
+                name.as_ptr(),
+                &mut gr,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        match r {
+            0 if result.is_null() => return Ok(None),
+            0 => return Ok(Some(gr.gr_gid)),
+            libc::ENOENT => return Ok(None),
+            libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 4, 0),
+            e => return Err(Errno(e)),
+        }
+    }
+}
+
 /// The groups of account `name` in the group database, `gid` included.
 pub fn getgrouplist(name: &CStr, gid: u32) -> Vec<u32> {
     let mut groups: Vec<libc::gid_t> = vec![0; 32];

@@ -18,6 +18,7 @@ pub mod pipe;
 pub mod poll;
 pub mod process;
 pub mod program;
+pub mod shape;
 pub mod sigflag;
 pub mod signal;
 pub mod socket;

@@ -74,3 +74,20 @@ pub fn on_path(name: &str) -> Option<Path> {
         .find(is_executable)
         .and_then(|p| real_path(&p).ok())
 }
+
+unsafe extern "C" {
+    /// glibc's basename of argv[0], set before main.
+    static program_invocation_short_name: *const core::ffi::c_char;
+}
+
+/// The name this program was called by: the last part of argv[0] (runit's
+/// sv behaves as an init script when linked under another name).
+pub fn invoked_name() -> &'static CStr {
+    // SAFETY: glibc points program_invocation_short_name into argv[0],
+    // which lives as long as the process, before main runs, and nothing
+    // changes it afterwards; a null pointer is checked.
+    unsafe {
+        let p = program_invocation_short_name;
+        if p.is_null() { c"" } else { CStr::from_ptr(p) }
+    }
+}

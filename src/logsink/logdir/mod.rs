@@ -8,7 +8,6 @@
 
 mod rotation;
 
-use super::PROG;
 use super::gzip;
 use super::script::{DirSpec, Stamp};
 use super::stamp;
@@ -25,7 +24,7 @@ use core::time::Duration;
 pub const PAUSE: Duration = Duration::from_secs(1);
 
 /// rotate once `current` is within this many bytes of `s`, at a newline.
-const SLACK: u64 = 2000;
+pub(super) const SLACK: u64 = 2000;
 
 /// Under `b`, at most this much of the line after the note goes out with
 /// it, so that the two fit in the smallest `s`.
@@ -93,7 +92,7 @@ fn warn_once(trouble: &mut bool, what: &dyn Fn() -> String, e: Errno) {
             doing: what(),
             reason: Reason::Errno(e),
         };
-        die::warn(PROG, &format_args!("{err}, pausing"));
+        die::warn(super::name(), &format_args!("{err}, pausing"));
         *trouble = true;
     }
 }
@@ -235,6 +234,11 @@ impl LogDir {
         }
     }
 
+    /// Bytes in `current` now (for `multilog`'s own rotation arithmetic).
+    pub(in crate::logsink) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
     /// Stores `data` (any bytes, whole lines or not) in `current`,
     /// rotating after the first newline within SLACK bytes of the size.
     /// As multilog does, a line longer than that is cut at the size and
@@ -271,7 +275,9 @@ impl LogDir {
 
     /// Writes `chunk`, waiting while that fails; under `b`, once it has
     /// failed for that long, discards the rest of it and the line it cut.
-    fn store(&mut self, mut chunk: &[u8]) {
+    /// No rotation: the caller decides those (multilog's own rules, in
+    /// `multilog`).
+    pub(super) fn store(&mut self, mut chunk: &[u8]) {
         // Writes to a removed file succeed and vanish with it.
         if links(&self.current) == Ok(0) {
             self.reopen();
@@ -346,7 +352,7 @@ impl LogDir {
     fn reopen(&mut self) {
         let name = self.spec.path.clone();
         die::warn(
-            PROG,
+            super::name(),
             &format_args!("{name}/current was removed, starting a new one"),
         );
         // Our own lock on the old file would keep us from locking it anew.
@@ -409,7 +415,8 @@ impl LogDir {
         note.extend_from_slice(&prefix[..n]);
         note.extend_from_slice(
             format!(
-                "{PROG}: warning: discarded {} lines while unable to write\n",
+                "{}: warning: discarded {} lines while unable to write\n",
+                super::name(),
                 d.lines
             )
             .as_bytes(),

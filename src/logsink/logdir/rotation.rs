@@ -4,7 +4,7 @@
 
 use super::{APPEND, LogDir, PAUSE, persist, warn_once};
 use crate::die;
-use crate::logsink::{PROG, gzip, processor};
+use crate::logsink::{gzip, processor};
 use crate::sys::dir::fchmod;
 use crate::sys::{self, Errno, Path, sigflag};
 use crate::tai64::Tai64n;
@@ -13,8 +13,10 @@ use alloc::vec::Vec;
 
 impl LogDir {
     /// Finishes `current` and starts a new one (multilog's fullcurrent).
-    /// Only LogDir decides when: see `write` and `rotate_if_due`.
-    pub(super) fn rotate(&mut self) {
+    /// LogDir decides when for logsink (see `write` and `rotate_if_due`);
+    /// the `multilog` name decides by multilog's own buffer arithmetic,
+    /// which its byte-identical files depend on.
+    pub(in crate::logsink) fn rotate(&mut self) {
         let name = self.spec.path.clone();
         self.seal_current();
         let t = &mut self.trouble;
@@ -54,8 +56,11 @@ impl LogDir {
         loop {
             match processor::run(&self.dir, program) {
                 Ok(st) if st.code() == Some(0) => break,
-                Ok(_) => die::warn(PROG, &format_args!("processor failed in {name}, pausing")),
-                Err(e) => die::warn(PROG, &format_args!("{e}, pausing")),
+                Ok(_) => die::warn(
+                    crate::logsink::name(),
+                    &format_args!("processor failed in {name}, pausing"),
+                ),
+                Err(e) => die::warn(crate::logsink::name(), &format_args!("{e}, pausing")),
             }
             sigflag::sleep(PAUSE);
         }
@@ -162,7 +167,7 @@ impl LogDir {
                     "discarded {} lines: unable to write {name}/current",
                     d.lines
                 );
-                die::warn(PROG, &what);
+                die::warn(crate::logsink::name(), &what);
             }
         }
         self.seal_current();

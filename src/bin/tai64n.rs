@@ -1,0 +1,30 @@
+//! tai64n: put a TAI64N label in front of every line. See
+//! man/tai64n.8.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+
+use svkit::args::Args;
+use svkit::{die, tai64n};
+
+const PROG: &str = "tai64n";
+
+const HELP: &str = "\
+tai64n: copy stdin to stdout, each line prefixed with @, its TAI64N label and a space.
+usage: tai64n < input
+See man/tai64n.8.
+";
+
+svkit::main!(PROG, HELP, run);
+
+// Runs without the C library: see src/nolibc.rs and build.rs.
+#[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]
+#[path = "../nolibc.rs"]
+mod nolibc;
+
+fn run(_args: Args) -> i32 {
+    // daemontools' tai64n ignores its arguments.
+    match tai64n::run() {
+        Ok(()) => 0,
+        Err(e) => die::fatal(PROG, &e),
+    }
+}
