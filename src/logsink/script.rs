@@ -72,7 +72,33 @@ pub struct Script {
     pub max_line: Option<usize>,
 }
 
+impl DirSpec {
+    /// The settings a directory gets when the script sets none: multilog's.
+    fn defaults() -> DirSpec {
+        DirSpec {
+            path: Path::from(""),
+            size: DEFAULT_SIZE,
+            num: DEFAULT_NUM,
+            processor: None,
+            gzip: false,
+            max_age: None,
+            block_limit: None,
+        }
+    }
+}
+
 impl Script {
+    /// A script with no action yet.
+    fn empty() -> Script {
+        Script {
+            stamp: Stamp::None,
+            actions: Vec::new(),
+            dirs: Vec::new(),
+            status_files: Vec::new(),
+            max_line: None,
+        }
+    }
+
     /// Whether any line can be treated differently from another: without
     /// patterns, alerts or status files every line goes to every directory.
     pub fn selects(&self) -> bool {
@@ -130,22 +156,7 @@ pub fn parse_required(args: &[&[u8]]) -> Result<Script, Error> {
 /// Parses the script; `s` and `n` values out of range are clamped as
 /// multilog clamps them, anything it would silently ignore is an error.
 pub fn parse(args: &[&[u8]]) -> Result<Script, Error> {
-    let mut script = Script {
-        stamp: Stamp::None,
-        actions: Vec::new(),
-        dirs: Vec::new(),
-        status_files: Vec::new(),
-        max_line: None,
-    };
-    let mut spec = DirSpec {
-        path: Path::from(""),
-        size: DEFAULT_SIZE,
-        num: DEFAULT_NUM,
-        processor: None,
-        gzip: false,
-        max_age: None,
-        block_limit: None,
-    };
+    let (mut script, mut spec) = (Script::empty(), DirSpec::defaults());
     for (i, &arg) in args.iter().enumerate() {
         let Some(&first) = arg.first() else {
             return Err(bad(format_args!(
@@ -231,22 +242,7 @@ fn lenient(digits: &[u8]) -> u64 {
 /// non-digit, `e` is any action starting with `e`, and every action
 /// multilog does not know (logsink's extensions among them) is ignored.
 pub fn parse_multilog(args: &[&[u8]]) -> Script {
-    let mut script = Script {
-        stamp: Stamp::None,
-        actions: Vec::new(),
-        dirs: Vec::new(),
-        status_files: Vec::new(),
-        max_line: None,
-    };
-    let mut spec = DirSpec {
-        path: Path::from(""),
-        size: DEFAULT_SIZE,
-        num: DEFAULT_NUM,
-        processor: None,
-        gzip: false,
-        max_age: None,
-        block_limit: None,
-    };
+    let (mut script, mut spec) = (Script::empty(), DirSpec::defaults());
     let mut rest = args;
     if let Some((first, after)) = args.split_first() {
         if first.first() == Some(&b't') {
