@@ -56,6 +56,8 @@ fn the_benchmark_measures_every_figure_for_svkit_in_quick_mode() {
             &dir,
             "--suite",
             "svkit",
+            "--settle",
+            "1",
             "--json",
             json.to_str().unwrap(),
         ],
@@ -71,10 +73,15 @@ fn the_benchmark_measures_every_figure_for_svkit_in_quick_mode() {
         "svstat DIR, one call (us)",
         "6 services all up from cold (ms)",
         "scanner + supervisors per service, of 6 (KB PSS)",
-        "the scanner alone, of 6 (KB RSS)",
-        "the scanner's open files, of 6 (fds)",
         "new service picked up, tree of 6 (ms)",
-        "SIGTERM until all of 6 stopped (ms)",
+        "scan: 6 services all up, first lines logged (ms)",
+        "scan: the scanner's RSS, 6 up (KB)",
+        "scan: the scanner's CPU until 6 up (ms)",
+        "scan: the scanner's open files, 6 up (fds)",
+        "scan: idle wake-ups of the scanner, 0.5 s, 6 up (switches)",
+        "scan: idle wake-ups of the whole tree, 0.5 s, 6 up (switches)",
+        "scan: stop until all of 6 gone (ms)",
+        "scan: last lines lost, of 3 (lines)",
         "logger, 1 MB with t, on ",
     ] {
         let line = out
@@ -83,6 +90,14 @@ fn the_benchmark_measures_every_figure_for_svkit_in_quick_mode() {
             .unwrap_or_else(|| panic!("no {label} in:\n{out}"));
         // median [min-max] n: a figure, not "-".
         assert!(line.contains(" ["), "{label} not measured:\n{out}\n{err}");
+    }
+    // An idle tree wakes nothing up, and SIGTERM to scan loses no line.
+    for label in [
+        "scan: idle wake-ups of the whole tree, 0.5 s, 6 up (switches)",
+        "scan: last lines lost, of 3 (lines)",
+    ] {
+        let line = out.lines().find(|l| l.starts_with(label)).unwrap();
+        assert!(line.trim_end().ends_with(" 0 [0-0] 2"), "{line}\n{err}");
     }
     assert!(fs::read_to_string(&json).unwrap().contains("\"rows\""));
     nothing_left(&tmp);
