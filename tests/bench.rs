@@ -131,6 +131,70 @@ fn the_benchmark_compares_with_the_peers_installed() {
 }
 
 #[test]
+fn the_benchmark_prints_the_readme_table_with_its_command_line() {
+    let s = Scratch::new("bench-markdown");
+    let tmp = s.join("tmp");
+    fs::create_dir_all(&tmp).unwrap();
+    let dir = bin("scan").parent().unwrap().to_str().unwrap().to_string();
+    let args = [
+        "--quick",
+        "--bin",
+        &dir,
+        "--only",
+        "scan",
+        "--n",
+        "2",
+        "--n",
+        "4",
+        "--markdown",
+    ];
+    let (code, out, err) = svbench(&args, &tmp);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "| measure | best peer | svkit | ratio |",
+            "|---|---|---|---|"
+        ],
+        "{out}"
+    );
+    // One row per figure and N, each with the best peer named (CI installs
+    // all three) and a ratio; then the exact command line.
+    let rows: Vec<&str> = lines[2..]
+        .iter()
+        .copied()
+        .take_while(|l| l.starts_with("| "))
+        .collect();
+    assert_eq!(rows.len(), 16, "{out}");
+    for n in ["2", "4"] {
+        let stop = format!("| scan: stop until all of {n} gone | ");
+        let row = rows.iter().find(|r| r.starts_with(&stop)).expect(&stop);
+        let cells: Vec<&str> = row.split(" | ").collect();
+        assert!(
+            cells[1].ends_with(')') && cells[2].ends_with(" ms"),
+            "{row}"
+        );
+        assert!(cells[3].starts_with('×'), "{row}");
+    }
+    let lost = rows
+        .iter()
+        .find(|r| r.starts_with("| scan: last lines lost, of 2 | "))
+        .expect("lost lines");
+    assert_eq!(lost.split(" | ").nth(2), Some("0 lines"), "{lost}");
+    let tail = &lines[2 + rows.len()..];
+    assert_eq!(tail[0], "", "{out}");
+    let cmd = format!(
+        "`{} {} --tmp {}` (",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/bench/svbench"),
+        args.join(" "),
+        tmp.display()
+    );
+    assert!(tail[1].starts_with(&cmd), "{}\n{cmd}", tail[1]);
+    nothing_left(&tmp);
+}
+
+#[test]
 fn the_benchmark_says_what_it_could_not_measure() {
     let s = Scratch::new("bench-missing");
     let tmp = s.join("tmp");
