@@ -19,7 +19,7 @@ pub enum Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::Errno(e) => f.write_str(e.desc()),
+            Reason::Errno(e) => write!(f, "{e}"),
             Reason::Text(t) => f.write_str(t),
         }
     }

@@ -39,9 +39,7 @@ pub struct Usage {
 
 /// Clock ticks per second of /proc's CPU times.
 fn ticks_per_second() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if hz > 0 { hz as u64 } else { 100 }
+    crate::sys::clock_ticks()
 }
 
 /// (session, CPU ticks, resident pages) from /proc/PID/stat. Fields count
@@ -73,8 +71,7 @@ pub fn read_usage(reports: &mut [Report]) {
     let Ok(names) = fs::list_dir(&Path::from("/proc")) else {
         return;
     };
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    let page = crate::sys::page_size();
     let mut usage: Vec<Usage> =
         alloc::vec![Usage { fds: Some(0), ..Usage::default() }; reports.len()];
     for name in names {
@@ -286,8 +283,7 @@ mod tests {
     #[test]
     fn our_own_session_uses_something() {
         // The test process is no service: look at its session directly.
-        // SAFETY: getsid(0) has no preconditions.
-        let sid = unsafe { libc::getsid(0) };
+        let sid = crate::sys::getsid();
         let text = fs::read_prefix(&Path::from("/proc/self/stat"), 1024).unwrap();
         let (session, _, pages) = parse_stat(&text).unwrap();
         assert_eq!(session, sid);

@@ -390,17 +390,33 @@ fn a_check_interval_is_the_only_timer_of_an_idle_service() {
     wait_up(&mut r, &web, 0);
     // Blocked in poll(2) until the first check is due, five minutes on:
     // one wake-up per interval, nothing in between.
-    let timeout = wait_for("supervise blocked in poll", || {
-        let text = fs::read_to_string(format!("/proc/{sup}/syscall")).ok()?;
-        let f: Vec<&str> = text.split_whitespace().collect();
-        (f.first() == Some(&"7"))
-            .then(|| i64::from_str_radix(f[3].trim_start_matches("0x"), 16).ok())
-            .flatten()
-    });
+    let timeout = wait_for("supervise blocked in poll", || poll_timeout_ms(sup));
     assert!(
         (290_000..=300_000).contains(&timeout),
         "poll timeout {timeout} ms"
     );
+}
+
+/// The timeout, in ms, of the poll(2) or ppoll(2) that `pid` is blocked
+/// in (x86_64's system call numbers): ppoll's timespec is read from the
+/// process's memory.
+fn poll_timeout_ms(pid: i32) -> Option<i64> {
+    use std::os::unix::fs::FileExt;
+    let text = fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    let f: Vec<&str> = text.split_whitespace().collect();
+    let arg = |i: usize| u64::from_str_radix(f.get(i)?.trim_start_matches("0x"), 16).ok();
+    match *f.first()? {
+        "7" => Some(arg(3)? as i64),
+        "271" => {
+            let mut ts = [0u8; 16];
+            let mem = fs::File::open(format!("/proc/{pid}/mem")).ok()?;
+            mem.read_exact_at(&mut ts, arg(3)?).ok()?;
+            let sec = i64::from_ne_bytes(ts[..8].try_into().unwrap());
+            let nsec = i64::from_ne_bytes(ts[8..].try_into().unwrap());
+            Some(sec * 1000 + nsec / 1_000_000)
+        }
+        _ => None,
+    }
 }
 
 #[test]

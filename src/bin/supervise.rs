@@ -18,12 +18,8 @@ usage: supervise dir [instance]
 See man/supervise.8 and man/svkit.7.
 ";
 
-svkit::main!(PROG, HELP, run);
-
-// supervise runs without the C library: see src/nolibc.rs and build.rs.
-#[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]
-#[path = "../nolibc.rs"]
-mod nolibc;
+// Starts through origin, without the C library: see build.rs.
+svkit::main!(origin: PROG, HELP, run);
 
 fn parse(args: &Args) -> Result<(Path, Option<u32>), Error> {
     let mut p = Parser::new(args);

@@ -37,12 +37,8 @@ usage: svc [-udoxrpchaitkq12ybDUR] [-w udDUrR] [-T ms] dir...
 See man/svc.8.
 ";
 
-svkit::main!(PROG, HELP, run);
-
-// Runs without the C library: see src/nolibc.rs and build.rs.
-#[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]
-#[path = "../nolibc.rs"]
-mod nolibc;
+// Starts through origin, without the C library: see build.rs.
+svkit::main!(origin: PROG, HELP, run);
 
 fn parse(args: &Args) -> Result<(Request, bool, Vec<Path>), Error> {
     let mut p = Parser::new(args);

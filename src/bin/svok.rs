@@ -16,12 +16,8 @@ usage: svok dir
 See man/svok.8.
 ";
 
-svkit::main!(PROG, HELP, run);
-
-// Runs without the C library: see src/nolibc.rs and build.rs.
-#[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]
-#[path = "../nolibc.rs"]
-mod nolibc;
+// Starts through origin, without the C library: see build.rs.
+svkit::main!(origin: PROG, HELP, run);
 
 fn parse(args: &Args) -> Result<Path, Error> {
     args::one_dir(args)?.ok_or_else(|| Error::Usage("missing dir".into()))

@@ -30,12 +30,8 @@ usage: svstat [--json | --prometheus | -u | -r | -d] dir...
 See man/svstat.8.
 ";
 
-svkit::main!(PROG, HELP, run);
-
-// Runs without the C library: see src/nolibc.rs and build.rs.
-#[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]
-#[path = "../nolibc.rs"]
-mod nolibc;
+// Starts through origin, without the C library: see build.rs.
+svkit::main!(origin: PROG, HELP, run);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {

@@ -14,12 +14,8 @@ usage: tai64n < input
 See man/tai64n.8.
 ";
 
-svkit::main!(PROG, HELP, run);
-
-// Runs without the C library: see src/nolibc.rs and build.rs.
-#[cfg(all(not(test), target_arch = "x86_64", target_os = "linux"))]
-#[path = "../nolibc.rs"]
-mod nolibc;
+// Starts through origin, without the C library: see build.rs.
+svkit::main!(origin: PROG, HELP, run);
 
 fn run(_args: Args) -> i32 {
     // daemontools' tai64n ignores its arguments.

@@ -64,9 +64,8 @@ const IDLE_MAX: Duration = Duration::from_millis(1024);
 
 /// Runs the script over stdin until end of input or SIGTERM.
 pub fn run(script: Script) -> Result<(), Error> {
-    // SAFETY: umask cannot fail. Files get multilog's modes, whatever the
-    // caller's umask.
-    unsafe { libc::umask(0o022) };
+    // Files get multilog's modes, whatever the caller's umask.
+    crate::sys::fs::umask(0o022);
     let mut status = Vec::new();
     for path in &script.status_files {
         let f = fs::open(path, libc::O_WRONLY | libc::O_CREAT, 0o600)

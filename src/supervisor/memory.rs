@@ -7,8 +7,7 @@ use crate::sys::{Path, fs};
 /// Resident bytes of all processes in session `sid`; None when /proc
 /// cannot be read at all.
 pub fn session_rss(sid: i32) -> Option<u64> {
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    let page = crate::sys::page_size();
     let mut total = 0u64;
     for name in fs::list_dir(&Path::from("/proc")).ok()? {
         if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
@@ -53,8 +52,7 @@ mod tests {
 
     #[test]
     fn our_own_session_uses_memory() {
-        // SAFETY: getsid(0) has no preconditions.
-        let sid = unsafe { libc::getsid(0) };
+        let sid = crate::sys::getsid();
         assert!(session_rss(sid).unwrap() > 0);
     }
 }

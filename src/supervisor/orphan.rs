@@ -67,9 +67,8 @@ pub fn find(pid: u32, changed: Tai64n) -> Option<i32> {
     let stat =
         parse_stat(&fs::read(&Path::new(alloc::format!("/proc/{pid}/stat").as_bytes())).ok()?)?;
     let btime = parse_btime(&fs::read_prefix(&Path::from("/proc/stat"), 1 << 16).ok()?)?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    is_same_run(pid, &stat, btime, u64::try_from(hz).ok()?, changed).then_some(pid)
+    let hz = crate::sys::clock_ticks();
+    is_same_run(pid, &stat, btime, hz, changed).then_some(pid)
 }
 
 #[cfg(test)]

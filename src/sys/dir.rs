@@ -2,9 +2,10 @@
 //! directory keeps being the same directory whatever the cwd does.
 
 use super::fs::Meta;
-use super::{Errno, Fd, Path, Result, check, retry};
+use super::{Errno, Fd, Path, Result, retry};
 use alloc::vec::Vec;
 use core::ffi::c_int;
+use rustix::fs;
 
 /// A directory held open by descriptor.
 pub struct Dir {
@@ -29,17 +30,9 @@ impl Dir {
     }
 
     /// fstatat(2) without following a final symlink.
-    fn raw_stat(&self, name: &Path) -> Result<libc::stat> {
-        let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
-        check(unsafe {
-            libc::fstatat(
-                self.fd.raw(),
-                name.as_cstr().as_ptr(),
-                &mut st,
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })?;
-        Ok(st)
+    fn raw_stat(&self, name: &Path) -> Result<fs::Stat> {
+        let flags = fs::AtFlags::SYMLINK_NOFOLLOW;
+        Ok(fs::statat(&self.fd, name.as_cstr(), flags)?)
     }
 
     /// fstatat(2) without following a final symlink.
@@ -56,21 +49,24 @@ impl Dir {
 
     /// renameat(2) within this directory.
     pub fn rename(&self, from: &Path, to: &Path) -> Result<()> {
-        let d = self.fd.raw();
-        check(unsafe { libc::renameat(d, from.as_cstr().as_ptr(), d, to.as_cstr().as_ptr()) })
-            .map(drop)
+        let d = &self.fd;
+        Ok(fs::renameat(d, from.as_cstr(), d, to.as_cstr())?)
     }
 
     /// linkat(2) within this directory.
     pub fn link(&self, from: &Path, to: &Path) -> Result<()> {
-        let d = self.fd.raw();
-        check(unsafe { libc::linkat(d, from.as_cstr().as_ptr(), d, to.as_cstr().as_ptr(), 0) })
-            .map(drop)
+        let d = &self.fd;
+        let flags = fs::AtFlags::empty();
+        Ok(fs::linkat(d, from.as_cstr(), d, to.as_cstr(), flags)?)
     }
 
     /// unlinkat(2) of a file.
     pub fn unlink(&self, name: &Path) -> Result<()> {
-        check(unsafe { libc::unlinkat(self.fd.raw(), name.as_cstr().as_ptr(), 0) }).map(drop)
+        Ok(fs::unlinkat(
+            &self.fd,
+            name.as_cstr(),
+            fs::AtFlags::empty(),
+        )?)
     }
 
     /// unlinkat(2) where "already gone" counts as done.
@@ -83,36 +79,25 @@ impl Dir {
 
     /// The names in this directory, without "." and "..".
     pub fn list(&self) -> Result<Vec<Vec<u8>>> {
-        // fdopendir takes the descriptor over, so it gets its own copy,
-        // which starts reading at the beginning thanks to rewinddir.
-        let copy = check(unsafe { libc::fcntl(self.fd.raw(), libc::F_DUPFD_CLOEXEC, 0) })?;
-        let dir = unsafe { libc::fdopendir(copy) };
-        if dir.is_null() {
-            let e = Errno::last();
-            unsafe { libc::close(copy) };
-            return Err(e);
-        }
-        unsafe { libc::rewinddir(dir) };
-        // SAFETY: dir is ours alone, and read_names closes it.
-        unsafe { super::fs::read_names(dir) }
+        // A stream of its own (rustix opens "." in it), read from the start.
+        super::fs::read_names(fs::Dir::read_from(&self.fd)?)
     }
 }
 
 /// fchmod(2).
 pub fn fchmod(fd: &Fd, mode: u32) -> Result<()> {
-    retry(|| check(unsafe { libc::fchmod(fd.raw(), mode) })).map(drop)
+    retry(|| Ok(fs::fchmod(fd, fs::Mode::from_raw_mode(mode))?))
 }
 
 /// ftruncate(2): cuts the file open on `fd` back to `len` bytes.
 pub fn truncate(fd: &Fd, len: u64) -> Result<()> {
-    // SAFETY: plain integers; no memory is touched.
-    retry(|| check(unsafe { libc::ftruncate(fd.raw(), len as libc::off_t) })).map(drop)
+    retry(|| Ok(fs::ftruncate(fd, len)?))
 }
 
 /// A copy of `fd` numbered at least `min`, close-on-exec: lets a child's
 /// fds 0..5 be filled in any order without one copy clobbering another.
 pub fn dup_above(fd: &Fd, min: c_int) -> Result<Fd> {
-    check(unsafe { libc::fcntl(fd.raw(), libc::F_DUPFD_CLOEXEC, min) }).map(Fd::from_raw)
+    Ok(rustix::io::fcntl_dupfd_cloexec(fd, min)?.into())
 }
 
 impl Fd {
@@ -120,11 +105,7 @@ impl Fd {
     /// offset alone: a status file is rewritten in place.
     pub fn pwrite_all(&self, mut buf: &[u8], mut offset: u64) -> Result<()> {
         while !buf.is_empty() {
-            let n = retry(|| {
-                super::check_size(unsafe {
-                    libc::pwrite(self.raw(), buf.as_ptr().cast(), buf.len(), offset as i64)
-                })
-            })?;
+            let n = retry(|| Ok(rustix::io::pwrite(self, buf, offset)?))?;
             buf = &buf[n..];
             offset += n as u64;
         }
@@ -136,21 +117,11 @@ impl Fd {
 /// (sync_file_range with SYNC_FILE_RANGE_WRITE), so that a later fsync
 /// finds little left to do.
 pub fn start_writeback(fd: &Fd, offset: u64, len: u64) -> Result<()> {
-    check(unsafe {
-        libc::sync_file_range(
-            fd.raw(),
-            offset as i64,
-            len as i64,
-            libc::SYNC_FILE_RANGE_WRITE,
-        )
-    })
-    .map(drop)
+    super::raw::sync_file_range(fd, offset, len)
 }
 
 /// The link count of an open file: 0 once it was removed (or its
 /// directory was), though writes to it still succeed.
 pub fn links(fd: &Fd) -> Result<u64> {
-    let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
-    check(unsafe { libc::fstat(fd.raw(), &mut st) })?;
-    Ok(st.st_nlink as u64)
+    Ok(super::fs::fstat(fd)?.nlink)
 }

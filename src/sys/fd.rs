@@ -1,9 +1,12 @@
 //! Owned file descriptors and buffered text output to them.
 
-use super::{Result, check, check_size, retry};
+use super::{Result, retry};
 use alloc::vec::Vec;
 use core::ffi::c_int;
 use core::fmt;
+use rustix::fd::{AsFd, BorrowedFd};
+use rustix::fs::OFlags;
+use rustix::io::{Errno as E, FdFlags};
 
 /// An open file descriptor, closed when dropped.
 #[derive(Debug)]
@@ -29,7 +32,7 @@ impl Fd {
 
     /// One read(2); 0 means end of file.
     pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        retry(|| check_size(unsafe { libc::read(self.0, buf.as_mut_ptr().cast(), buf.len()) }))
+        retry(|| Ok(rustix::io::read(self, &mut *buf)?))
     }
 
     /// Reads until `buf` is full or end of file; returns the bytes read.
@@ -52,22 +55,16 @@ impl Fd {
             if out.capacity() - out.len() < 64 {
                 out.reserve(out.len().max(256));
             }
-            let spare = out.spare_capacity_mut();
-            // SAFETY: read(2) writes at most spare.len() bytes into spare.
-            let n = retry(|| {
-                check_size(unsafe { libc::read(self.0, spare.as_mut_ptr().cast(), spare.len()) })
-            })?;
+            let n = retry(|| Ok(rustix::io::read(self, rustix::buffer::spare_capacity(out))?))?;
             if n == 0 {
                 return Ok(());
             }
-            // SAFETY: read(2) initialised the first n bytes of the spare room.
-            unsafe { out.set_len(out.len() + n) };
         }
     }
 
     /// One write(2); returns how much was taken.
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
-        retry(|| check_size(unsafe { libc::write(self.0, buf.as_ptr().cast(), buf.len()) }))
+        retry(|| Ok(rustix::io::write(self, buf)?))
     }
 
     /// Writes all of `buf`, however many calls that takes.
@@ -81,46 +78,76 @@ impl Fd {
 
     /// fsync(2).
     pub fn sync(&self) -> Result<()> {
-        retry(|| check(unsafe { libc::fsync(self.0) })).map(drop)
+        retry(|| Ok(rustix::fs::fsync(self)?))
     }
 
     /// Sets or clears O_NONBLOCK.
     pub fn set_nonblocking(&self, on: bool) -> Result<()> {
-        let flags = check(unsafe { libc::fcntl(self.0, libc::F_GETFL) })?;
-        let flags = if on {
-            flags | libc::O_NONBLOCK
-        } else {
-            flags & !libc::O_NONBLOCK
-        };
-        check(unsafe { libc::fcntl(self.0, libc::F_SETFL, flags) }).map(drop)
+        let mut flags = rustix::fs::fcntl_getfl(self)?;
+        flags.set(OFlags::NONBLOCK, on);
+        Ok(rustix::fs::fcntl_setfl(self, flags)?)
     }
 
     /// Sets or clears FD_CLOEXEC.
     pub fn set_cloexec(&self, on: bool) -> Result<()> {
-        let flag = if on { libc::FD_CLOEXEC } else { 0 };
-        check(unsafe { libc::fcntl(self.0, libc::F_SETFD, flag) }).map(drop)
+        let flags = if on {
+            FdFlags::CLOEXEC
+        } else {
+            FdFlags::empty()
+        };
+        Ok(rustix::io::fcntl_setfd(self, flags)?)
+    }
+}
+
+impl AsFd for Fd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: an Fd owns an open descriptor until it is dropped, which
+        // the borrow outlives.
+        unsafe { BorrowedFd::borrow_raw(self.0) }
+    }
+}
+
+impl From<rustix::fd::OwnedFd> for Fd {
+    fn from(fd: rustix::fd::OwnedFd) -> Fd {
+        Fd(rustix::fd::IntoRawFd::into_raw_fd(fd))
+    }
+}
+
+impl From<Fd> for rustix::fd::OwnedFd {
+    fn from(fd: Fd) -> rustix::fd::OwnedFd {
+        // SAFETY: the Fd owned the descriptor and gives it up.
+        unsafe { rustix::fd::FromRawFd::from_raw_fd(fd.into_raw()) }
     }
 }
 
 impl Drop for Fd {
     fn drop(&mut self) {
-        // SAFETY: we own the descriptor; a failing close loses nothing we
-        // could still act on (every write that matters was checked or synced).
-        unsafe { libc::close(self.0) };
+        // A negative number stands for "none yet" (Fd::from_raw(-1)).
+        if self.0 >= 0 {
+            // SAFETY: we own the descriptor; a failing close loses nothing
+            // we could still act on (every write that matters was checked
+            // or synced).
+            unsafe { rustix::io::close(self.0) };
+        }
     }
 }
 
 /// A pipe: (read end, write end), both close-on-exec.
 pub fn pipe() -> Result<(Fd, Fd)> {
-    let mut fds = [0 as c_int; 2];
-    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
-    Ok((Fd(fds[0]), Fd(fds[1])))
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    Ok((r.into(), w.into()))
 }
 
 /// Writes bytes to a descriptor this process does not own (0, 1, 2).
 fn write_raw(fd: c_int, mut buf: &[u8]) -> Result<()> {
+    // SAFETY: 0, 1 and 2 stay open for the life of the process (or the
+    // write fails with EBADF, which is reported).
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
     while !buf.is_empty() {
-        let n = retry(|| check_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) }))?;
+        let n = match rustix::io::write(fd, buf) {
+            Err(E::INTR) => continue,
+            r => r?,
+        };
         buf = &buf[n..];
     }
     Ok(())

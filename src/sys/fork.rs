@@ -5,15 +5,12 @@
 //! (`fork`: unlike posix_spawn it runs our own code).
 
 use super::process::Spawn;
-use super::{Errno, Path, Result, check};
+use super::{Errno, Path, Result};
 use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::ffi::{CStr, c_char, c_int};
-
-unsafe extern "C" {
-    /// The process environment, as execve wants it.
-    static environ: *const *const c_char;
-}
+use rustix::fd::BorrowedFd;
+use rustix::runtime::{self as rt, Fork, How, KernelSigSet, KernelSigaction, Signal};
 
 /// Starts `program` with `argv` (argv[0] included) and `opts`, as
 /// `process::spawn` does, but returns as soon as the child exists. An
@@ -62,7 +59,7 @@ fn start(program: &Path, argv: &[&CStr], opts: &Spawn, checked: bool) -> Result<
                 .collect();
             envp.as_ptr()
         }
-        None => unsafe { environ },
+        None => super::env::environ().cast(),
     };
     // The child reports a failed exec through this pipe; a successful exec
     // closes it (close-on-exec), so the parent reads end-of-file.
@@ -71,27 +68,23 @@ fn start(program: &Path, argv: &[&CStr], opts: &Spawn, checked: bool) -> Result<
         false => None,
     };
     // SAFETY: signals are blocked across fork so that no handler of ours
-    // runs in the child; the child makes only async-signal-safe calls on
-    // memory prepared before the fork, then execs or exits.
+    // runs in the child; the child makes only raw system calls on memory
+    // prepared before the fork, then execs or exits.
     let pid = unsafe {
-        let mut all: libc::sigset_t = core::mem::zeroed();
-        let mut saved: libc::sigset_t = core::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::sigprocmask(libc::SIG_SETMASK, &all, &mut saved);
-        let pid = libc::fork();
-        if pid == 0 {
+        let saved = rt::kernel_sigprocmask(How::SETMASK, Some(&KernelSigSet::all()))?;
+        let forked = rt::kernel_fork();
+        if let Ok(Fork::Child(me)) = forked {
             if let Some(var) = opts.pid_var {
-                write_pid(entry_ptr, var.len() + 1);
+                write_pid(entry_ptr, var.len() + 1, me.as_raw_nonzero().get());
             }
             let fd = report.as_ref().map_or(-1, |(_, w)| w.raw());
             child(program, &args, env_ptr, opts, fd);
         }
-        let e = Errno::last();
-        libc::sigprocmask(libc::SIG_SETMASK, &saved, core::ptr::null_mut());
-        if pid < 0 {
-            return Err(e);
+        let _ = rt::kernel_sigprocmask(How::SETMASK, Some(&saved));
+        match forked? {
+            Fork::ParentOf(pid) => pid.as_raw_nonzero().get(),
+            Fork::Child(_) => unreachable!("the child execs or exits"),
         }
-        pid
     };
     if let Some((r, w)) = report {
         drop(w);
@@ -104,20 +97,20 @@ fn start(program: &Path, argv: &[&CStr], opts: &Spawn, checked: bool) -> Result<
     Ok(pid)
 }
 
-/// In the child: writes its pid in decimal at `at` bytes into `entry`.
+/// In the child: writes `pid` in decimal at `at` bytes into `entry`.
 ///
 /// # Safety
 /// `entry` must have room for at least 10 digits and a NUL after `at`.
-unsafe fn write_pid(entry: *mut u8, at: usize) {
+unsafe fn write_pid(entry: *mut u8, at: usize, pid: i32) {
     let mut buf = [0u8; 10];
-    let digits = super::decimal(unsafe { libc::getpid() } as u32, &mut buf);
+    let digits = super::decimal(pid as u32, &mut buf);
     for (i, &d) in digits.iter().enumerate() {
         unsafe { *entry.add(at + i) = d };
     }
 }
 
-/// The child's side: what posix_spawn's attributes and file actions do,
-/// then exec.
+/// The child's side: a session or group, the dup2s, every signal at its
+/// default and none blocked, then exec; an exec failure goes to `report`.
 unsafe fn child(
     program: &Path,
     args: &[*const c_char],
@@ -127,53 +120,50 @@ unsafe fn child(
 ) -> ! {
     unsafe {
         if let Some(soft) = opts.nofile {
-            // prlimit, not setrlimit: the programs built without the C
-            // library have syscall(2) but no setrlimit.
-            let mut lim = [0u64; 2];
-            libc::syscall(
-                libc::SYS_prlimit64,
-                0,
-                libc::RLIMIT_NOFILE,
-                core::ptr::null::<u64>(),
-                lim.as_mut_ptr(),
-            );
-            lim[0] = soft.min(lim[1]);
-            libc::syscall(
-                libc::SYS_prlimit64,
-                0,
-                libc::RLIMIT_NOFILE,
-                lim.as_ptr(),
-                core::ptr::null_mut::<u64>(),
-            );
+            use rustix::process::{Resource, getrlimit, setrlimit};
+            let mut lim = getrlimit(Resource::Nofile);
+            lim.current = Some(lim.maximum.map_or(soft, |hard| soft.min(hard)));
+            let _ = setrlimit(Resource::Nofile, lim);
         }
         if opts.new_session {
-            libc::setsid();
+            let _ = rustix::process::setsid();
         } else if opts.new_group {
-            libc::setpgid(0, 0);
+            let _ = rustix::process::setpgid(None, None);
         }
         for &(from, to) in opts.dup {
             if from == to {
-                libc::fcntl(to, libc::F_SETFD, 0);
-            } else if libc::dup2(from, to) < 0 {
-                libc::_exit(127);
+                let fd = BorrowedFd::borrow_raw(to);
+                let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty());
+            } else {
+                // dup2 closes `to` and makes it a copy of `from`: the
+                // OwnedFd stands for the number only and is never dropped.
+                let mut target = core::mem::ManuallyDrop::new(
+                    <rustix::fd::OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(to),
+                );
+                if rustix::io::dup2(BorrowedFd::borrow_raw(from), &mut target).is_err() {
+                    rt::exit_group(127);
+                }
             }
         }
         // Every caught or ignored signal back at its default, none
         // blocked: the program starts as it would from a shell.
-        for sig in 1..libc::SIGRTMAX() {
+        let default = KernelSigaction {
+            sa_handler_kernel: rt::KERNEL_SIG_DFL,
+            ..Default::default()
+        };
+        for sig in 1..=rt::KERNEL_SIGRTMAX {
             if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                libc::signal(sig, libc::SIG_DFL);
+                let _ =
+                    rt::kernel_sigaction(Signal::from_raw_unchecked(sig), Some(default.clone()));
             }
         }
-        let mut empty: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, core::ptr::null_mut());
-        libc::execve(program.as_cstr().as_ptr(), args.as_ptr(), env);
+        let _ = rt::kernel_sigprocmask(How::SETMASK, Some(&KernelSigSet::empty()));
+        let e = rt::execve(program.as_cstr(), args.as_ptr().cast(), env.cast());
         if report >= 0 {
-            let e = Errno::last().0.to_ne_bytes();
-            libc::write(report, e.as_ptr().cast(), e.len());
+            let e = e.raw_os_error().to_ne_bytes();
+            let _ = rustix::io::write(BorrowedFd::borrow_raw(report), &e);
         }
-        libc::_exit(127)
+        rt::exit_group(127)
     }
 }
 
@@ -181,8 +171,10 @@ unsafe fn child(
 pub fn fork() -> Result<Option<i32>> {
     // SAFETY: svkit is single-threaded, so the child may allocate and run
     // any of our code; it ends with `sys::exit`, which flushes nothing.
-    let pid = check(unsafe { libc::fork() })?;
-    Ok((pid != 0).then_some(pid))
+    match unsafe { rt::kernel_fork() }? {
+        Fork::ParentOf(pid) => Ok(Some(pid.as_raw_nonzero().get())),
+        Fork::Child(_) => Ok(None),
+    }
 }
 
 /// In a forked child: closes every descriptor but stderr and `keep`, so
@@ -190,10 +182,9 @@ pub fn fork() -> Result<Option<i32>> {
 pub fn close_all_but(keep: i32) {
     let range = |lo: i32, hi: i32| {
         if lo <= hi {
-            // SAFETY: close_range only closes; a kernel without it (before
-            // 5.9) leaves the descriptors open, which costs nothing worse
-            // than before.
-            unsafe { libc::syscall(libc::SYS_close_range, lo as u32, hi as u32, 0u32) };
+            // A kernel without close_range (before 5.9) leaves the
+            // descriptors open, which costs nothing worse than before.
+            let _ = super::raw::close_range(lo as u32, hi as u32);
         }
     };
     let (a, b) = if keep < 2 { (keep, 2) } else { (2, keep) };

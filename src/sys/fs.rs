@@ -1,37 +1,26 @@
 //! Files, directories, FIFOs and locks.
 
-use super::{Errno, Fd, Path, Result, check, retry};
+use super::{Errno, Fd, Path, Result, retry};
 use alloc::vec::Vec;
 use core::ffi::c_int;
+use rustix::fs::{self, Mode, OFlags};
 
 /// Opens `path` with `flags` (O_CLOEXEC is always added) and, when creating,
 /// `mode`.
 pub fn open(path: &Path, flags: c_int, mode: u32) -> Result<Fd> {
-    let fd = retry(|| {
-        check(unsafe {
-            libc::open(
-                path.as_cstr().as_ptr(),
-                flags | libc::O_CLOEXEC,
-                mode as libc::c_uint,
-            )
-        })
-    })?;
-    Ok(Fd::from_raw(fd))
+    let (flags, mode) = (oflags(flags), Mode::from_raw_mode(mode));
+    retry(|| Ok(fs::open(path.as_cstr(), flags, mode)?.into()))
+}
+
+/// open(2)'s flags as the callers spell them (libc::O_*), close-on-exec.
+fn oflags(flags: c_int) -> OFlags {
+    OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC
 }
 
 /// Opens `path` relative to the open directory `dir`.
 pub fn open_at(dir: &Fd, path: &Path, flags: c_int, mode: u32) -> Result<Fd> {
-    let fd = retry(|| {
-        check(unsafe {
-            libc::openat(
-                dir.raw(),
-                path.as_cstr().as_ptr(),
-                flags | libc::O_CLOEXEC,
-                mode as libc::c_uint,
-            )
-        })
-    })?;
-    Ok(Fd::from_raw(fd))
+    let (flags, mode) = (oflags(flags), Mode::from_raw_mode(mode));
+    retry(|| Ok(fs::openat(dir, path.as_cstr(), flags, mode)?.into()))
 }
 
 /// The whole content of a file.
@@ -121,20 +110,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let fd = open_regular(&tmp, libc::O_WRONLY, mode)?;
     fd.pwrite_all(bytes, 0)?;
     // The previous content may have been longer.
-    check(unsafe { libc::ftruncate(fd.raw(), bytes.len() as libc::off_t) })?;
+    fs::ftruncate(&fd, bytes.len() as u64)?;
     drop(fd);
-    let (from, to) = (tmp.as_cstr().as_ptr(), path.as_cstr().as_ptr());
-    // SAFETY: two NUL-terminated paths relative to the cwd.
-    let swapped = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            from,
-            libc::AT_FDCWD,
-            to,
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    match check(swapped) {
+    let swapped = fs::renameat_with(
+        fs::CWD,
+        tmp.as_cstr(),
+        fs::CWD,
+        path.as_cstr(),
+        fs::RenameFlags::EXCHANGE,
+    );
+    match swapped {
         Ok(_) => Ok(()),
         // No `path` yet, or a filesystem that cannot exchange (EINVAL on
         // NFS, EXDEV on some overlays...): a plain rename, whose error, if
@@ -145,24 +130,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 
 /// fchmod(2).
 pub fn fchmod(fd: &Fd, mode: u32) -> Result<()> {
-    check(unsafe { libc::fchmod(fd.raw(), mode) }).map(drop)
+    Ok(fs::fchmod(fd, Mode::from_raw_mode(mode))?)
 }
 
 /// rename(2).
 pub fn rename(from: &Path, to: &Path) -> Result<()> {
-    check(unsafe { libc::rename(from.as_cstr().as_ptr(), to.as_cstr().as_ptr()) }).map(drop)
+    Ok(fs::rename(from.as_cstr(), to.as_cstr())?)
 }
 
 /// unlink(2).
 pub fn unlink(path: &Path) -> Result<()> {
-    check(unsafe { libc::unlink(path.as_cstr().as_ptr()) }).map(drop)
+    Ok(fs::unlink(path.as_cstr())?)
 }
 
 /// mkdir(2) with exactly `mode`; Ok(false) when it already existed. The
 /// mode is set on the directory made, opened without following a symlink:
 /// one put in its place in the meantime is not chmodded through.
 pub fn mkdir(path: &Path, mode: u32) -> Result<bool> {
-    match check(unsafe { libc::mkdir(path.as_cstr().as_ptr(), mode) }) {
+    match fs::mkdir(path.as_cstr(), Mode::from_raw_mode(mode)).map_err(Errno::from) {
         Ok(_) => {
             let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
             fchmod(&open(path, flags, 0)?, mode).map(|_| true)
@@ -175,8 +160,7 @@ pub fn mkdir(path: &Path, mode: u32) -> Result<bool> {
 /// symlink(2): `path` made a symlink holding `target`; Ok(false) when
 /// something is there already (never replaced, never followed).
 pub fn symlink(target: &Path, path: &Path) -> Result<bool> {
-    // SAFETY: both are NUL-terminated paths.
-    match check(unsafe { libc::symlink(target.as_cstr().as_ptr(), path.as_cstr().as_ptr()) }) {
+    match fs::symlink(target.as_cstr(), path.as_cstr()).map_err(Errno::from) {
         Ok(_) => Ok(true),
         Err(Errno::EEXIST) => Ok(false),
         Err(e) => Err(e),
@@ -186,8 +170,7 @@ pub fn symlink(target: &Path, path: &Path) -> Result<bool> {
 /// mkdir(2) with `mode` less the umask, and no chmod that could follow a
 /// symlink swapped in meanwhile; Ok(false) when it already existed.
 pub fn mkdir_umasked(path: &Path, mode: u32) -> Result<bool> {
-    // SAFETY: a NUL-terminated path.
-    match check(unsafe { libc::mkdir(path.as_cstr().as_ptr(), mode) }) {
+    match fs::mkdir(path.as_cstr(), Mode::from_raw_mode(mode)).map_err(Errno::from) {
         Ok(_) => Ok(true),
         Err(Errno::EEXIST) => Ok(false),
         Err(e) => Err(e),
@@ -199,7 +182,10 @@ pub fn mkdir_umasked(path: &Path, mode: u32) -> Result<bool> {
 /// `fchmod` once `fstat` showed it opened a FIFO, never `chmod` by name,
 /// which would follow a symlink put there.
 pub fn mkfifo(path: &Path, mode: u32) -> Result<()> {
-    match check(unsafe { libc::mkfifo(path.as_cstr().as_ptr(), mode) }) {
+    let kind = fs::FileType::Fifo;
+    match fs::mknodat(fs::CWD, path.as_cstr(), kind, Mode::from_raw_mode(mode), 0)
+        .map_err(Errno::from)
+    {
         Ok(_) => Ok(()),
         Err(Errno::EEXIST) => Ok(()),
         Err(e) => Err(e),
@@ -208,23 +194,22 @@ pub fn mkfifo(path: &Path, mode: u32) -> Result<()> {
 
 /// chmod(2).
 pub fn chmod(path: &Path, mode: u32) -> Result<()> {
-    check(unsafe { libc::chmod(path.as_cstr().as_ptr(), mode) }).map(drop)
+    Ok(fs::chmod(path.as_cstr(), Mode::from_raw_mode(mode))?)
 }
 
 /// umask(2): sets the mask, returns the previous one.
 pub fn umask(mask: u32) -> u32 {
-    // SAFETY: umask cannot fail.
-    unsafe { libc::umask(mask as libc::mode_t) as u32 }
+    rustix::process::umask(Mode::from_raw_mode(mask)).as_raw_mode()
 }
 
 /// chdir(2).
 pub fn chdir(path: &Path) -> Result<()> {
-    check(unsafe { libc::chdir(path.as_cstr().as_ptr()) }).map(drop)
+    Ok(rustix::process::chdir(path.as_cstr())?)
 }
 
 /// fchdir(2).
 pub fn fchdir(dir: &Fd) -> Result<()> {
-    check(unsafe { libc::fchdir(dir.raw()) }).map(drop)
+    Ok(rustix::process::fchdir(dir)?)
 }
 
 /// What `stat` tells svkit about a file.
@@ -240,15 +225,17 @@ pub struct Meta {
 }
 
 impl Meta {
-    pub(crate) fn of(st: &libc::stat) -> Meta {
+    // The kernel's field types differ by architecture.
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    pub(crate) fn of(st: &fs::Stat) -> Meta {
         Meta {
-            mode: st.st_mode,
+            mode: st.st_mode as u32,
             size: st.st_size as u64,
-            dev: st.st_dev,
-            ino: st.st_ino,
-            uid: st.st_uid,
-            gid: st.st_gid,
-            nlink: st.st_nlink,
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            uid: st.st_uid as u32,
+            gid: st.st_gid as u32,
+            nlink: st.st_nlink as u64,
         }
     }
     pub fn is_dir(&self) -> bool {
@@ -270,23 +257,17 @@ impl Meta {
 
 /// stat(2), following symlinks.
 pub fn stat(path: &Path) -> Result<Meta> {
-    let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
-    check(unsafe { libc::stat(path.as_cstr().as_ptr(), &mut st) })?;
-    Ok(Meta::of(&st))
+    Ok(Meta::of(&fs::stat(path.as_cstr())?))
 }
 
 /// lstat(2): a symlink itself.
 pub fn lstat(path: &Path) -> Result<Meta> {
-    let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
-    check(unsafe { libc::lstat(path.as_cstr().as_ptr(), &mut st) })?;
-    Ok(Meta::of(&st))
+    Ok(Meta::of(&fs::lstat(path.as_cstr())?))
 }
 
 /// fstat(2).
 pub fn fstat(fd: &Fd) -> Result<Meta> {
-    let mut st = unsafe { core::mem::zeroed::<libc::stat>() };
-    check(unsafe { libc::fstat(fd.raw(), &mut st) })?;
-    Ok(Meta::of(&st))
+    Ok(Meta::of(&fs::fstat(fd)?))
 }
 
 /// Whether `path` exists (any type); errors other than ENOENT count as
@@ -298,48 +279,32 @@ pub fn exists(path: &Path) -> bool {
 /// Takes an exclusive flock(2) on `fd` without waiting; EWOULDBLOCK when
 /// another process holds it.
 pub fn lock_exclusive_now(fd: &Fd) -> Result<()> {
-    check(unsafe { libc::flock(fd.raw(), libc::LOCK_EX | libc::LOCK_NB) }).map(drop)
+    Ok(fs::flock(fd, fs::FlockOperation::NonBlockingLockExclusive)?)
 }
 
 /// Takes an exclusive flock(2), waiting for it.
 pub fn lock_exclusive(fd: &Fd) -> Result<()> {
-    retry(|| check(unsafe { libc::flock(fd.raw(), libc::LOCK_EX) })).map(drop)
+    retry(|| Ok(fs::flock(fd, fs::FlockOperation::LockExclusive)?))
 }
 
 /// The names in a directory, without "." and "..", in directory order.
 pub fn list_dir(path: &Path) -> Result<Vec<Vec<u8>>> {
-    // SAFETY: opendir returns null (errno set) or a valid DIR.
-    let dir = unsafe { libc::opendir(path.as_cstr().as_ptr()) };
-    if dir.is_null() {
-        return Err(Errno::last());
-    }
-    // SAFETY: dir is a valid, open DIR that nothing else uses.
-    unsafe { read_names(dir) }
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY;
+    let fd: rustix::fd::OwnedFd = open(path, flags, 0)?.into();
+    read_names(fs::Dir::new(fd)?)
 }
 
-/// Reads every name of an open directory stream but "." and "..", then
-/// closes it.
-///
-/// # Safety
-/// `dir` must be a valid DIR from opendir/fdopendir, not used afterwards.
-pub(crate) unsafe fn read_names(dir: *mut libc::DIR) -> Result<Vec<Vec<u8>>> {
+/// Every name the directory stream `dir` reads but "." and "..".
+pub(crate) fn read_names(dir: fs::Dir) -> Result<Vec<Vec<u8>>> {
     let mut names = Vec::new();
-    let result = loop {
-        // readdir returns null both at the end and on error; errno tells.
-        unsafe { *libc::__errno_location() = 0 };
-        let ent = unsafe { libc::readdir(dir) };
-        if ent.is_null() {
-            let e = Errno::last();
-            break if e.0 == 0 { Ok(()) } else { Err(e) };
-        }
-        // SAFETY: d_name is a NUL-terminated array inside the entry.
-        let name = unsafe { core::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
+    for entry in dir {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
         if name != b"." && name != b".." {
             names.push(name.to_vec());
         }
-    };
-    unsafe { libc::closedir(dir) };
-    result.map(|_| names)
+    }
+    Ok(names)
 }
 
 /// The current working directory, opened, to come back to with `fchdir`.
@@ -351,25 +316,21 @@ pub fn open_cwd() -> Result<Fd> {
 pub fn cwd() -> Result<Path> {
     // Small first: a 4 KB buffer would leave a long-lived process one more
     // dirty heap page.
-    let mut buf = alloc::vec![0u8; 256];
-    loop {
-        // SAFETY: getcwd writes at most buf.len() bytes, NUL included.
-        let p = unsafe { libc::getcwd(buf.as_mut_ptr().cast(), buf.len()) };
-        if !p.is_null() {
-            break;
-        }
-        match Errno::last() {
-            Errno(libc::ERANGE) if buf.len() < 1 << 16 => buf.resize(buf.len() * 2, 0),
-            e => return Err(e),
-        }
-    }
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    Ok(Path::new(&buf[..len]))
+    let name = rustix::process::getcwd(Vec::with_capacity(256))?;
+    Ok(Path::from(name.as_c_str()))
 }
 
 /// chown(2), following no symlink at the last component.
 pub fn lchown(path: &Path, uid: u32, gid: u32) -> Result<()> {
-    check(unsafe { libc::lchown(path.as_cstr().as_ptr(), uid, gid) }).map(drop)
+    let (uid, gid) = (fs::Uid::from_raw(uid), fs::Gid::from_raw(gid));
+    let flags = fs::AtFlags::SYMLINK_NOFOLLOW;
+    Ok(fs::chownat(
+        fs::CWD,
+        path.as_cstr(),
+        Some(uid),
+        Some(gid),
+        flags,
+    )?)
 }
 
 #[cfg(test)]

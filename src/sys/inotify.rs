@@ -1,6 +1,7 @@
 //! inotify: being told at once when a directory changes, instead of polling.
 
-use super::{Fd, Path, Result, check};
+use super::{Fd, Path, Result};
+use rustix::fs::inotify;
 
 /// An inotify instance; readable when something watched changed.
 pub struct Inotify {
@@ -10,23 +11,24 @@ pub struct Inotify {
 impl Inotify {
     /// A new, non-blocking instance.
     pub fn new() -> Result<Inotify> {
-        let fd = check(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
+        let flags = inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC;
         Ok(Inotify {
-            fd: Fd::from_raw(fd),
+            fd: inotify::init(flags)?.into(),
         })
     }
 
     /// Watches `path` for the events in `mask` (libc::IN_*); returns the
     /// watch descriptor.
     pub fn watch(&self, path: &Path, mask: u32) -> Result<i32> {
-        check(unsafe { libc::inotify_add_watch(self.fd.raw(), path.as_cstr().as_ptr(), mask) })
+        let mask = inotify::WatchFlags::from_bits_retain(mask);
+        Ok(inotify::add_watch(&self.fd, path.as_cstr(), mask)?)
     }
 
     /// Stops watching what `watch` returned `wd` for. EINVAL (the watched
     /// directory is gone, and the kernel dropped its watch) is for the
     /// caller to judge.
     pub fn unwatch(&self, wd: i32) -> Result<()> {
-        check(unsafe { libc::inotify_rm_watch(self.fd.raw(), wd) }).map(drop)
+        Ok(inotify::remove_watch(&self.fd, wd)?)
     }
 
     /// What to poll for input.

@@ -4,6 +4,20 @@
 //! fd, a C string or a libc struct lives here. Calls return `sys::Result`,
 //! whose error is the bare `Errno`: the caller says what it was doing.
 
+//! The system calls svkit makes, as small safe wrappers over rustix.
+//!
+//! Everything above this module is safe Rust; everything that touches a raw
+//! fd, a C string or a kernel struct lives here. Calls return `sys::Result`,
+//! whose error is the bare `Errno`: the caller says what it was doing.
+//!
+//! Two kinds of program link this: supervise, svc, svstat and svok start
+//! through origin and have no C library at all (build.rs), the others link
+//! glibc. Everything those four reach goes through rustix (or `raw`, for
+//! the calls rustix lacks); the few wrappers that need the C library
+//! itself (`account`'s NSS, `time::local`, `env::set`, `process::exec`,
+//! `program::real_path`, `sigflag`) are for the glibc programs only, and
+//! using one from the others fails their link.
+
 pub mod account;
 pub mod arena;
 pub mod dir;
@@ -11,6 +25,7 @@ pub mod env;
 pub mod fd;
 pub mod fork;
 pub mod fs;
+pub mod heap;
 pub mod inotify;
 pub mod limits;
 pub mod path;
@@ -18,22 +33,18 @@ pub mod pipe;
 pub mod poll;
 pub mod process;
 pub mod program;
+pub mod raw;
 pub mod shape;
 pub mod sigflag;
 pub mod signal;
 pub mod socket;
 pub mod time;
 
-use core::ffi::{CStr, c_int};
+use core::ffi::c_int;
 use core::fmt;
 
 pub use fd::Fd;
-
-// The libc crate leaves linking the C library to std when its "std"
-// feature is on, which `cargo test` turns on for dev-dependencies; the
-// no_std binaries must then ask for it themselves.
-#[link(name = "c")]
-unsafe extern "C" {}
+pub use heap::Malloc;
 pub use path::Path;
 
 /// An errno value, compared by number, shown as the C library's text.
@@ -56,27 +67,83 @@ impl Errno {
     pub const EPIPE: Errno = Errno(libc::EPIPE);
     pub const ENOSPC: Errno = Errno(libc::ENOSPC);
 
-    /// The errno the last failing call left behind.
+    /// The errno the last failing C library call left behind (glibc
+    /// programs only: see the module comment).
     pub fn last() -> Errno {
         // SAFETY: __errno_location always returns this thread's errno slot.
         Errno(unsafe { *libc::__errno_location() })
     }
 
-    /// The C library's description, e.g. "No such file or directory".
+    /// glibc's description, e.g. "No such file or directory": the same
+    /// words whether or not the program links the C library.
     pub fn desc(self) -> &'static str {
-        // SAFETY: glibc's strerror returns a pointer into its static message
-        // table for every known errno; for unknown ones it formats into a
-        // static buffer, which is safe because svkit is single-threaded.
-        let s = unsafe { CStr::from_ptr(libc::strerror(self.0)) };
-        s.to_str().unwrap_or("unknown error")
+        match TEXTS.iter().find(|(n, _)| *n == self.0) {
+            Some((_, text)) => text,
+            None => "Unknown error",
+        }
+    }
+}
+
+impl From<rustix::io::Errno> for Errno {
+    fn from(e: rustix::io::Errno) -> Errno {
+        Errno(e.raw_os_error())
     }
 }
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.desc())
+        match TEXTS.iter().any(|(n, _)| *n == self.0) {
+            true => f.write_str(self.desc()),
+            false => write!(f, "Unknown error {}", self.0),
+        }
     }
 }
+
+/// glibc's strerror texts for the errors svkit's calls can meet.
+const TEXTS: &[(c_int, &str)] = &[
+    (libc::EPERM, "Operation not permitted"),
+    (libc::ENOENT, "No such file or directory"),
+    (libc::ESRCH, "No such process"),
+    (libc::EINTR, "Interrupted system call"),
+    (libc::EIO, "Input/output error"),
+    (libc::ENXIO, "No such device or address"),
+    (libc::E2BIG, "Argument list too long"),
+    (libc::ENOEXEC, "Exec format error"),
+    (libc::EBADF, "Bad file descriptor"),
+    (libc::ECHILD, "No child processes"),
+    (libc::EAGAIN, "Resource temporarily unavailable"),
+    (libc::ENOMEM, "Cannot allocate memory"),
+    (libc::EACCES, "Permission denied"),
+    (libc::EFAULT, "Bad address"),
+    (libc::EBUSY, "Device or resource busy"),
+    (libc::EEXIST, "File exists"),
+    (libc::EXDEV, "Invalid cross-device link"),
+    (libc::ENODEV, "No such device"),
+    (libc::ENOTDIR, "Not a directory"),
+    (libc::EISDIR, "Is a directory"),
+    (libc::EINVAL, "Invalid argument"),
+    (libc::ENFILE, "Too many open files in system"),
+    (libc::EMFILE, "Too many open files"),
+    (libc::ENOTTY, "Inappropriate ioctl for device"),
+    (libc::ETXTBSY, "Text file busy"),
+    (libc::EFBIG, "File too large"),
+    (libc::ENOSPC, "No space left on device"),
+    (libc::ESPIPE, "Illegal seek"),
+    (libc::EROFS, "Read-only file system"),
+    (libc::EMLINK, "Too many links"),
+    (libc::EPIPE, "Broken pipe"),
+    (libc::ERANGE, "Numerical result out of range"),
+    (libc::ENAMETOOLONG, "File name too long"),
+    (libc::ENOSYS, "Function not implemented"),
+    (libc::ENOTEMPTY, "Directory not empty"),
+    (libc::ELOOP, "Too many levels of symbolic links"),
+    (libc::ENOTSOCK, "Socket operation on non-socket"),
+    (libc::EADDRINUSE, "Address already in use"),
+    (libc::ECONNREFUSED, "Connection refused"),
+    (libc::EOPNOTSUPP, "Operation not supported"),
+    (libc::ETIMEDOUT, "Connection timed out"),
+    (libc::EDQUOT, "Disk quota exceeded"),
+];
 
 /// Turns a C return value into a `Result`, reading errno on -1.
 pub(crate) fn check(r: c_int) -> Result<c_int> {
@@ -104,8 +171,8 @@ pub(crate) fn retry<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
     }
 }
 
-/// `n` in decimal without allocating, for a forked child and for the code
-/// that stands in for the C library: the digits are the tail of `buf`.
+/// `n` in decimal without allocating, for a forked child: the digits are
+/// the tail of `buf`.
 pub fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
     let mut at = buf.len();
     loop {
@@ -118,78 +185,59 @@ pub fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
     }
 }
 
-/// The global allocator of every svkit binary: small blocks from a static
-/// arena (see `arena`), the rest from the C library's malloc, already
-/// mapped into the process, so Rust adds no allocator of its own.
-pub struct Malloc;
-
-static ARENA: arena::Arena = arena::Arena::new();
-
-// SAFETY: the arena hands out disjoint 16-aligned blocks and takes back
-// only its own; malloc/free/realloc meet GlobalAlloc's contract for
-// alignments up to max_align_t (16 on Linux); larger ones go through
-// posix_memalign.
-unsafe impl core::alloc::GlobalAlloc for Malloc {
-    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
-        let p = ARENA.alloc(layout.size(), layout.align());
-        if !p.is_null() {
-            return p;
-        }
-        if layout.align() <= 16 {
-            unsafe { libc::malloc(layout.size()) as *mut u8 }
-        } else {
-            let mut p = core::ptr::null_mut();
-            match unsafe { libc::posix_memalign(&mut p, layout.align(), layout.size()) } {
-                0 => p as *mut u8,
-                _ => core::ptr::null_mut(),
-            }
-        }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: core::alloc::Layout) {
-        if ARENA.owns(ptr) {
-            unsafe { ARENA.dealloc(ptr, layout.size()) }
-        } else {
-            unsafe { libc::free(ptr as *mut libc::c_void) }
-        }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: core::alloc::Layout, size: usize) -> *mut u8 {
-        if layout.align() <= 16 && !ARENA.owns(ptr) {
-            unsafe { libc::realloc(ptr as *mut libc::c_void, size) as *mut u8 }
-        } else {
-            let new = unsafe {
-                self.alloc(core::alloc::Layout::from_size_align_unchecked(
-                    size,
-                    layout.align(),
-                ))
-            };
-            if !new.is_null() {
-                unsafe {
-                    core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(size));
-                    self.dealloc(ptr, layout);
-                }
-            }
-            new
-        }
+/// What the program was started with, kept for `env` and `process`
+/// (the environment children inherit) and handed to rustix (the auxiliary
+/// vector after it). The `main!` macro calls this first thing, whichever
+/// runtime started the program.
+///
+/// # Safety
+/// `envp` must be the environment the kernel gave the process, unchanged.
+pub unsafe fn init(envp: *mut *mut u8) {
+    // SAFETY: the caller's promise; rustix reads the auxiliary vector
+    // that follows the environment.
+    unsafe {
+        env::init(envp);
+        rustix::param::init(envp);
     }
 }
 
 /// Ends the process at once with `code`, without unwinding or flushing
 /// anything: callers flush their own buffers first.
 pub fn exit(code: i32) -> ! {
-    // SAFETY: _exit never returns and has no preconditions.
-    unsafe { libc::_exit(code) }
+    rustix::runtime::exit_group(code)
 }
 
 /// The process id of this process.
 pub fn getpid() -> i32 {
-    // SAFETY: getpid cannot fail.
-    unsafe { libc::getpid() }
+    rustix::process::getpid().as_raw_nonzero().get()
 }
 
 /// The real user id of this process.
 pub fn getuid() -> u32 {
-    // SAFETY: getuid cannot fail.
-    unsafe { libc::getuid() }
+    rustix::process::getuid().as_raw()
+}
+
+/// The session id of this process.
+pub fn getsid() -> i32 {
+    rustix::process::getsid(None).map_or(0, |p| p.as_raw_nonzero().get())
+}
+
+/// The size of a memory page, for reading /proc's page counts.
+pub fn page_size() -> u64 {
+    // Known from the auxiliary vector once `init` ran; a unit test's
+    // process has 4 KiB pages on every system it runs on.
+    (rustix::param::page_size() as u64).max(4096)
+}
+
+/// The kernel's clock ticks per second (USER_HZ), the unit of /proc's
+/// CPU times.
+pub fn clock_ticks() -> u64 {
+    // From the auxiliary vector once `init` ran; Linux's USER_HZ is 100
+    // on every architecture.
+    match rustix::param::clock_ticks_per_second() {
+        0 => 100,
+        hz => hz,
+    }
 }
 
 #[cfg(test)]

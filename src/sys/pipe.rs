@@ -1,60 +1,49 @@
 //! Pipe contents without taking them: tee(2) copies what a pipe holds
 //! into another pipe and leaves it there, splice(2) drops it later.
 
-use super::{Errno, Fd, Result, check, check_size, retry};
+use super::{Fd, Result, retry};
+use rustix::event::{PollFd, PollFlags};
+use rustix::pipe::SpliceFlags;
 
 /// Asks for a pipe buffer of `bytes`; returns the size the pipe has now.
 /// A refusal (over the system's limit, or no pipe) is no error: the pipe
 /// keeps the size it had.
 pub fn set_capacity(fd: &Fd, bytes: usize) -> Result<usize> {
-    // SAFETY: F_SETPIPE_SZ and F_GETPIPE_SZ take an int and touch no memory.
-    let _ = unsafe { libc::fcntl(fd.raw(), libc::F_SETPIPE_SZ, bytes as libc::c_int) };
-    // SAFETY: as above.
-    check(unsafe { libc::fcntl(fd.raw(), libc::F_GETPIPE_SZ) }).map(|n| n as usize)
+    let _ = rustix::pipe::fcntl_setpipe_size(fd, bytes);
+    Ok(rustix::pipe::fcntl_getpipe_size(fd)?)
 }
 
 /// Copies up to `len` bytes from the head of the pipe `from` into the pipe
 /// `to` without consuming them. 0: `from` is empty and has no writer left;
 /// EAGAIN: empty, writers remain.
 pub fn tee(from: &Fd, to: &Fd, len: usize) -> Result<usize> {
-    retry(|| {
-        // SAFETY: tee(2) moves page references between two pipes the caller
-        // owns; no memory of this process is read or written.
-        check_size(unsafe { libc::tee(from.raw(), to.raw(), len, libc::SPLICE_F_NONBLOCK) })
-    })
+    retry(|| Ok(rustix::pipe::tee(from, to, len, SpliceFlags::NONBLOCK)?))
 }
 
 /// Moves up to `len` bytes from the head of the pipe `from` to `to` (for
 /// instance /dev/null) without copying them through this process.
 pub fn splice(from: &Fd, to: &Fd, len: usize) -> Result<usize> {
+    // No offsets: both descriptors use their own positions.
     retry(|| {
-        // SAFETY: null offsets: both descriptors use their own positions;
-        // no memory of this process is touched.
-        check_size(unsafe {
-            libc::splice(
-                from.raw(),
-                core::ptr::null_mut(),
-                to.raw(),
-                core::ptr::null_mut(),
-                len,
-                0,
-            )
-        })
+        Ok(rustix::pipe::splice(
+            from,
+            None,
+            to,
+            None,
+            len,
+            SpliceFlags::empty(),
+        )?)
     })
 }
 
 /// Whether the read end `fd` has no writer left (it may still hold data).
 pub fn hung_up(fd: &Fd) -> bool {
-    let mut p = libc::pollfd {
-        fd: fd.raw(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, no waiting.
-    match check(unsafe { libc::poll(&mut p, 1, 0) }) {
-        Ok(_) => p.revents & libc::POLLHUP != 0,
+    let mut p = [PollFd::new(fd, PollFlags::IN)];
+    let now = rustix::event::Timespec::default();
+    match rustix::event::poll(&mut p, Some(&now)) {
+        Ok(_) => p[0].revents().contains(PollFlags::HUP),
         // Unknown is "not yet": the caller asks again later.
-        Err(Errno(_)) => false,
+        Err(_) => false,
     }
 }
 

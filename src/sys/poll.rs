@@ -1,8 +1,10 @@
 //! Waiting for several descriptors and a deadline at once.
 
-use super::{Errno, Fd, Result, check};
+use super::{Fd, Result};
 use alloc::vec::Vec;
 use core::time::Duration;
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fd::BorrowedFd;
 
 /// One descriptor to watch; `ready` is filled in by `wait`.
 #[derive(Clone, Copy, Debug)]
@@ -26,25 +28,27 @@ impl Watch {
 /// signals arrive as input on its signalfd (see `signal::Signals`); a
 /// signal it did not block ends the wait early with nothing ready.
 pub fn wait(watches: &mut [Watch], timeout: Option<Duration>) -> Result<()> {
-    let mut fds: Vec<libc::pollfd> = watches
+    let mut fds: Vec<PollFd<'_>> = watches
         .iter()
-        .map(|w| libc::pollfd {
-            fd: w.fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
+        // SAFETY: each Watch was made from an Fd the caller still holds
+        // open for the length of the call.
+        .map(|w| PollFd::from_borrowed_fd(unsafe { BorrowedFd::borrow_raw(w.fd) }, PollFlags::IN))
         .collect();
-    let ms = match timeout {
-        None => -1,
-        // Round up: waking a millisecond early would spin until the deadline.
-        Some(t) => t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32,
-    };
-    match check(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) }) {
-        Ok(_) | Err(Errno::EINTR) => {}
-        Err(e) => return Err(e),
+    // Rounded up to the millisecond as poll(2) was: waking early would
+    // spin until the deadline.
+    let ts = timeout.map(|t| {
+        let ms = t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i64;
+        Timespec {
+            tv_sec: ms / 1000,
+            tv_nsec: (ms % 1000) * 1_000_000,
+        }
+    });
+    match rustix::event::poll(&mut fds, ts.as_ref()) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => {}
+        Err(e) => return Err(e.into()),
     }
     for (w, p) in watches.iter_mut().zip(fds.iter()) {
-        w.ready = p.revents != 0;
+        w.ready = !p.revents().is_empty();
     }
     Ok(())
 }

@@ -1,8 +1,12 @@
 //! Signals: a signalfd that turns them into readable records, sending
 //! them, and their names.
 
-use super::{Errno, Fd, Result, check};
+use super::{Errno, Fd, Result};
 use core::ffi::c_int;
+use rustix::process::Pid;
+use rustix::runtime::{
+    self as rt, How, KernelSigSet, KernelSigaction, KernelSigactionFlags, Signal,
+};
 
 /// The caught signals of a process, blocked and read from a signalfd, so
 /// that the event loop sees them in the same poll as everything else.
@@ -22,27 +26,27 @@ impl Signals {
     /// Blocks every signal in `sigs` and opens a signalfd for them. One
     /// per process.
     pub fn catch(sigs: &[c_int]) -> Result<Signals> {
-        // SAFETY: sigset_t is plain data; sigemptyset initialises it.
-        let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
-        unsafe { libc::sigemptyset(&mut set) };
+        let mut set = KernelSigSet::empty();
         for &sig in sigs {
-            unsafe { libc::sigaddset(&mut set, sig) };
-            if sig == libc::SIGCHLD {
+            let sig = signal(sig)?;
+            set.insert(sig);
+            if sig == Signal::CHILD {
                 // Stopped children are none of our business: no wake-up.
-                // SAFETY: the default action with a flag, empty mask.
-                let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
-                sa.sa_sigaction = libc::SIG_DFL;
-                sa.sa_flags = libc::SA_NOCLDSTOP;
-                unsafe { libc::sigemptyset(&mut sa.sa_mask) };
-                check(unsafe { libc::sigaction(sig, &sa, core::ptr::null_mut()) })?;
+                let action = KernelSigaction {
+                    sa_handler_kernel: rt::KERNEL_SIG_DFL,
+                    sa_flags: KernelSigactionFlags::NOCLDSTOP,
+                    ..Default::default()
+                };
+                // SAFETY: the default action needs no handler to return
+                // through, so no restorer.
+                unsafe { rt::kernel_sigaction(sig, Some(action)) }?;
             }
         }
-        // SAFETY: a valid, initialised set.
-        check(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, core::ptr::null_mut()) })?;
-        let flags = libc::SFD_NONBLOCK | libc::SFD_CLOEXEC;
-        let fd = check(unsafe { libc::signalfd(-1, &set, flags) })?;
+        // SAFETY: blocking signals never breaks memory safety; what is
+        // blocked is read from the signalfd instead.
+        unsafe { rt::kernel_sigprocmask(How::BLOCK, Some(&set)) }?;
         Ok(Signals {
-            fd: Fd::from_raw(fd),
+            fd: super::raw::signalfd(&set)?,
         })
     }
 
@@ -53,26 +57,24 @@ impl Signals {
 
     /// Reads every pending signal; calls `f` once per signal number seen.
     pub fn drain(&self, mut f: impl FnMut(c_int)) {
-        const SIZE: usize = core::mem::size_of::<libc::signalfd_siginfo>();
+        // signalfd(2): 128-byte records, the signal number first.
+        const SIZE: usize = 128;
+        const RECORDS: usize = 4;
         let mut seen = [false; 65];
-        // SAFETY: signalfd_siginfo is plain data, all zeroes valid.
-        let mut buf: [libc::signalfd_siginfo; 4] = unsafe { core::mem::zeroed() };
+        let mut buf = [0u8; SIZE * RECORDS];
         loop {
-            // SAFETY: the buffer is valid for its whole size in bytes.
-            let bytes = unsafe {
-                core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), SIZE * buf.len())
-            };
-            let n = match self.fd.read(bytes) {
+            let n = match self.fd.read(&mut buf) {
                 Ok(n) => n / SIZE,
                 Err(Errno::EINTR) => continue,
                 Err(_) => break,
             };
-            for info in &buf[..n] {
-                seen[(info.ssi_signo as usize).min(64)] = true;
+            for info in buf[..n * SIZE].chunks_exact(SIZE) {
+                let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
+                seen[(signo as usize).min(64)] = true;
             }
             // A short read emptied the queue: no second read(2) to hear
             // EAGAIN, which would sit between a SIGCHLD and the restart.
-            if n < buf.len() {
+            if n < RECORDS {
                 break;
             }
         }
@@ -84,13 +86,43 @@ impl Signals {
 
 /// Ignores `sig` in this process (children get the default back from spawn).
 pub fn ignore(sig: c_int) {
-    // SAFETY: setting SIG_IGN for a valid signal number cannot fail.
-    unsafe { libc::signal(sig, libc::SIG_IGN) };
+    let action = KernelSigaction {
+        sa_handler_kernel: rt::kernel_sig_ign(),
+        ..Default::default()
+    };
+    if let Ok(sig) = signal(sig) {
+        // SAFETY: an ignored signal runs no handler, so needs no restorer.
+        let _ = unsafe { rt::kernel_sigaction(sig, Some(action)) };
+    }
 }
 
-/// kill(2). ESRCH (nobody there any more) is for the caller to judge.
+/// kill(2): `pid` > 0 a process, < -1 a process group; `sig` 0 only asks
+/// whether it exists. 0 and -1 (our group, everyone) are refused with
+/// EINVAL: svkit never means them. ESRCH (nobody there any more) is for
+/// the caller to judge.
 pub fn kill(pid: i32, sig: c_int) -> Result<()> {
-    check(unsafe { libc::kill(pid, sig) }).map(drop)
+    use rustix::process as p;
+    if pid == -1 {
+        return Err(Errno::EINVAL);
+    }
+    let target = Pid::from_raw(pid.checked_abs().ok_or(Errno::EINVAL)?).ok_or(Errno::EINVAL)?;
+    let group = pid < -1;
+    Ok(match (sig, group) {
+        (0, false) => p::test_kill_process(target),
+        (0, true) => p::test_kill_process_group(target),
+        (_, false) => p::kill_process(target, signal(sig)?),
+        (_, true) => p::kill_process_group(target, signal(sig)?),
+    }?)
+}
+
+/// A signal number as rustix takes it: 1 to SIGRTMAX.
+fn signal(sig: c_int) -> Result<Signal> {
+    if !(1..=rt::KERNEL_SIGRTMAX).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: in the kernel's range; svkit runs no C library threads that
+    // would reserve any of them.
+    Ok(unsafe { Signal::from_raw_unchecked(sig) })
 }
 
 const NAMES: &[(&str, c_int)] = &[

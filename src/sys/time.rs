@@ -2,24 +2,21 @@
 
 use core::time::Duration;
 
-fn clock(id: libc::clockid_t) -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime with a valid clock id and pointer cannot fail.
-    unsafe { libc::clock_gettime(id, &mut ts) };
+use rustix::time::ClockId;
+
+fn clock(id: ClockId) -> Duration {
+    let ts = rustix::time::clock_gettime(id);
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// CLOCK_MONOTONIC: never jumps, what every deadline is measured on.
 pub fn monotonic() -> Duration {
-    clock(libc::CLOCK_MONOTONIC)
+    clock(ClockId::Monotonic)
 }
 
 /// CLOCK_REALTIME as time since the Unix epoch: what status files carry.
 pub fn realtime() -> Duration {
-    clock(libc::CLOCK_REALTIME)
+    clock(ClockId::Realtime)
 }
 
 /// A moment as the local calendar shows it.
@@ -37,7 +34,8 @@ unsafe extern "C" {
     fn tzset();
 }
 
-/// Reads the time zone (TZ, else /etc/localtime) once, for `local`:
+/// Reads the time zone (TZ, else /etc/localtime) once, for `local` (the
+/// C library's: glibc programs only):
 /// localtime_r, unlike localtime, need not do it on every call.
 pub fn load_time_zone() {
     // SAFETY: tzset has no preconditions.

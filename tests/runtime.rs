@@ -1,0 +1,58 @@
+//! supervise, svc, svstat, svok and tai64n run without the C library
+//! (build.rs):
+//! static, nothing left for a loader to resolve, and no C library code
+//! linked in, so a C function one of them came to call would have failed
+//! their link instead of being taken from libc.a.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+const WITHOUT_LIBC: [&str; 5] = ["supervise", "svc", "svstat", "svok", "tai64n"];
+
+fn tool(name: &str, args: &[&str]) -> String {
+    let out = Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} (binutils): {e}"));
+    assert!(out.status.success(), "{name} {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_programs_without_the_c_library_link_none_of_it() {
+    for name in WITHOUT_LIBC {
+        let path = bin(name);
+        let path = path.to_str().unwrap();
+        let program = tool("readelf", &["--program-headers", "--wide", path]);
+        assert!(!program.contains("INTERP"), "{name} asks for a loader");
+        assert!(!program.contains("DYNAMIC"), "{name} is linked dynamically");
+        assert_eq!(tool("nm", &["--undefined-only", path]), "", "{name}");
+        // The test build keeps its symbols: the C library's start-up and
+        // its errno, or a malloc, would show up here had libc.a been linked.
+        let symbols = tool("nm", &["--defined-only", path]);
+        let names: Vec<&str> = symbols
+            .lines()
+            .filter_map(|l| l.split(' ').nth(2))
+            .collect();
+        assert!(
+            names.contains(&"origin_main"),
+            "{name} starts through origin"
+        );
+        for libc in ["__libc_start_main", "__errno_location", "malloc", "getenv"] {
+            assert!(
+                !names.contains(&libc),
+                "{name} holds the C library's {libc}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_others_link_the_c_library_dynamically() {
+    // setuidgid needs the system's account database (NSS).
+    let path = bin("setuidgid");
+    let dynamic = tool("readelf", &["--dynamic", path.to_str().unwrap()]);
+    assert!(dynamic.contains("libc.so"), "{dynamic}");
+}
