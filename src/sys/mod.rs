@@ -150,15 +150,6 @@ pub(crate) fn check(r: c_int) -> Result<c_int> {
     if r == -1 { Err(Errno::last()) } else { Ok(r) }
 }
 
-/// Like `check` for calls returning `ssize_t`.
-pub(crate) fn check_size(r: isize) -> Result<usize> {
-    if r < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(r as usize)
-    }
-}
-
 /// Retries a call that a signal handler interrupted: svkit installs its
 /// handlers with SA_RESTART, but some calls (poll, open of a FIFO) still
 /// return EINTR.

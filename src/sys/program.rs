@@ -7,43 +7,40 @@ use core::ffi::CStr;
 
 /// The running executable, symlinks resolved (/proc/self/exe).
 pub fn own_exe() -> Result<Path> {
-    let mut buf = alloc::vec![0u8; 4096];
-    let link = c"/proc/self/exe";
-    let n = unsafe { libc::readlink(link.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    let n = super::check_size(n)?;
-    // A name as long as the buffer may have been cut short.
-    if n == buf.len() {
-        return Err(Errno(libc::ENAMETOOLONG));
-    }
-    Ok(Path::new(&buf[..n]))
+    let name = rustix::fs::readlink("/proc/self/exe", Vec::new())?;
+    Ok(Path::from(name.as_c_str()))
 }
 
 /// Whether `path` is a regular file this process may execute.
 pub fn is_executable(path: &Path) -> bool {
-    // SAFETY: access takes a valid C string and cannot fault.
-    let ok = unsafe { libc::access(path.as_cstr().as_ptr(), libc::X_OK) } == 0;
+    let ok = rustix::fs::access(path.as_cstr(), rustix::fs::Access::EXEC_OK).is_ok();
     ok && super::fs::stat(path).is_ok_and(|m| m.is_file())
 }
 
-/// The absolute, symlink-free form of an existing `path`.
+/// The absolute, symlink-free form of an existing `path`: the name the
+/// kernel gives the file it opens there (/proc/self/fd), as realpath(3)
+/// works it out.
 pub fn real_path(path: &Path) -> Result<Path> {
-    // SAFETY: a null second argument makes realpath allocate the result,
-    // which is copied and freed here.
-    let p = unsafe { libc::realpath(path.as_cstr().as_ptr(), core::ptr::null_mut()) };
-    if p.is_null() {
-        return Err(Errno::last());
+    let flags = rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC;
+    let fd = rustix::fs::open(path.as_cstr(), flags, rustix::fs::Mode::empty())?;
+    let link = alloc::format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&fd));
+    let name = rustix::fs::readlink(link.as_str(), Vec::new())?;
+    if name.as_bytes().first() != Some(&b'/') {
+        // "pipe:[...]" and the like: no name in the file tree.
+        return Err(Errno(libc::ENOENT));
     }
-    let out = Path::from(unsafe { CStr::from_ptr(p) });
-    unsafe { libc::free(p.cast()) };
-    Ok(out)
+    Ok(Path::from(name.as_c_str()))
 }
 
-/// The value of environment variable `name`, if set.
+/// The value of environment variable `name` in the environment the
+/// program started with, if set.
 pub fn env(name: &CStr) -> Option<Vec<u8>> {
-    // SAFETY: getenv returns null or a pointer into the environment, copied
-    // at once; svkit is single-threaded, so nothing changes it meanwhile.
-    let v = unsafe { libc::getenv(name.as_ptr()) };
-    (!v.is_null()).then(|| unsafe { CStr::from_ptr(v) }.to_bytes().to_vec())
+    let name = name.to_bytes();
+    super::env::entries().find_map(|entry| {
+        let entry = entry.to_bytes();
+        let value = entry.strip_prefix(name)?.strip_prefix(b"=")?;
+        Some(value.to_vec())
+    })
 }
 
 /// Suite program `name` in the directory of the running executable, where
