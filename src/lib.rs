@@ -58,6 +58,10 @@ macro_rules! main {
             unsafe { start(argc as core::ffi::c_int, argv.cast(), envp) }
         }
 
+        #[cfg(not(test))]
+        #[global_allocator]
+        static ALLOC: $crate::sys::Malloc = $crate::sys::Malloc;
+
         $crate::main!(@common $prog, $help, $run);
     };
     ($prog:expr, $help:expr, $run:path) => {
@@ -83,6 +87,10 @@ macro_rules! main {
             $crate::sys::exit($crate::error::EXIT_TEMPORARY)
         }
 
+        #[cfg(not(test))]
+        #[global_allocator]
+        static ALLOC: $crate::sys::heap::CMalloc = $crate::sys::heap::CMalloc;
+
         $crate::main!(@common $prog, $help, $run);
     };
     (@common $prog:expr, $help:expr, $run:path) => {
@@ -107,10 +115,6 @@ macro_rules! main {
         #[cfg(not(test))]
         #[unsafe(no_mangle)]
         extern "C" fn rust_eh_personality() {}
-
-        #[cfg(not(test))]
-        #[global_allocator]
-        static ALLOC: $crate::sys::Malloc = $crate::sys::Malloc;
 
         /// # Safety
         /// The arguments must be the ones the kernel gave the process.

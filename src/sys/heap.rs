@@ -1,134 +1,117 @@
 //! The global allocator of every svkit program: small blocks from a static
-//! arena (see `arena`), the rest as whole pages from mmap(2), a few freed
-//! ones kept for the next request.
+//! arena (see `arena`), the rest from dlmalloc, which gets its memory from
+//! mmap(2) through rustix.
 //!
-//! No C library allocator: supervise, svc, svstat and svok have none, and
-//! for the others it would be a second heap besides the arena. What
-//! reaches the pages is rare in a long-running process (a settings file's
-//! buffer, a directory listing), so a system call per block costs little,
-//! and a block freed is a page given back rather than a heap that stays
-//! dirty.
+//! No C library allocator: supervise, svc, svstat, svok, scan and logsink
+//! have none, and for the others it would be a second heap besides the
+//! arena. dlmalloc packs the larger blocks (a scanner's table of services,
+//! a logger's buffers) into a few mappings and reuses what is freed, where
+//! a mapping per block would cost a page each and a system call per use.
 
 use super::arena::Arena;
 use core::alloc::{GlobalAlloc, Layout};
-use core::cell::Cell;
+use core::cell::UnsafeCell;
 use core::ptr;
-use rustix::mm::{MapFlags, ProtFlags};
+use rustix::mm::{MapFlags, MremapFlags, ProtFlags};
 
 /// The allocator; `main!` makes it the program's global allocator.
 pub struct Malloc;
 
 static ARENA: Arena = Arena::new();
-static PAGES: Pages = Pages::new();
+static HEAP: Heap = Heap(UnsafeCell::new(dlmalloc::Dlmalloc::new_with_allocator(
+    Pages,
+)));
 
-/// The granularity blocks are counted in. mmap rounds a length up to the
-/// real page size and munmap frees every page a range touches, so 4 KiB
-/// is right on systems with larger pages too.
-const PAGE: usize = 4096;
-/// Room before every block for the base and length of its mapping.
-const HEADER: usize = 16;
-/// How many freed mappings are kept for reuse.
-const KEEP: usize = 4;
-
-struct Pages {
-    kept: [Cell<(usize, usize)>; KEEP],
-}
+struct Heap(UnsafeCell<dlmalloc::Dlmalloc<Pages>>);
 
 // SAFETY: svkit's programs are single-threaded, and no signal handler
-// allocates (see `arena`).
-unsafe impl Sync for Pages {}
+// allocates (signals arrive on a signalfd): the heap is never used from
+// two places at once.
+unsafe impl Sync for Heap {}
 
-impl Pages {
-    const fn new() -> Pages {
-        Pages {
-            kept: [const { Cell::new((0, 0)) }; KEEP],
+impl Heap {
+    /// The one dlmalloc instance.
+    ///
+    /// # Safety
+    /// No other reference to it may be live: each use below ends before
+    /// the next begins, and none calls back into the allocator.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn get(&self) -> &mut dlmalloc::Dlmalloc<Pages> {
+        // SAFETY: the caller's promise.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+/// dlmalloc's source of memory: private anonymous mappings.
+struct Pages;
+
+// SAFETY: every region handed out is a fresh private mapping of at least
+// the size asked, zeroed by the kernel; the others only resize or unmap
+// regions dlmalloc got from `alloc`.
+unsafe impl dlmalloc::Allocator for Pages {
+    fn alloc(&self, size: usize) -> (*mut u8, usize, u32) {
+        let (prot, flags) = (ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE);
+        // SAFETY: a new mapping at an address of the kernel's choosing
+        // aliases nothing.
+        match unsafe { rustix::mm::mmap_anonymous(ptr::null_mut(), size, prot, flags) } {
+            Ok(p) => (p.cast(), size, 0),
+            Err(_) => (ptr::null_mut(), 0, 0),
         }
     }
 
-    /// `len` bytes of fresh or kept pages, or null.
-    fn map(&self, len: usize) -> *mut u8 {
-        for slot in &self.kept {
-            let (base, have) = slot.get();
-            if have >= len && have <= 2 * len {
-                slot.set((0, 0));
-                return base as *mut u8;
-            }
-        }
-        // SAFETY: a new private anonymous mapping aliases nothing.
-        match unsafe {
-            rustix::mm::mmap_anonymous(
-                ptr::null_mut(),
-                len,
-                ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::PRIVATE,
-            )
-        } {
+    fn remap(&self, ptr: *mut u8, oldsize: usize, newsize: usize, can_move: bool) -> *mut u8 {
+        let flags = match can_move {
+            true => MremapFlags::MAYMOVE,
+            false => MremapFlags::empty(),
+        };
+        // SAFETY: dlmalloc remaps only a whole region it got from `alloc`.
+        match unsafe { rustix::mm::mremap(ptr.cast(), oldsize, newsize, flags) } {
             Ok(p) => p.cast(),
             Err(_) => ptr::null_mut(),
         }
     }
 
-    /// Takes back a mapping `map` returned.
-    ///
-    /// # Safety
-    /// Nothing may use the mapping afterwards.
-    unsafe fn unmap(&self, base: usize, len: usize) {
-        for slot in &self.kept {
-            if slot.get().0 == 0 {
-                slot.set((base, len));
-                return;
+    fn free_part(&self, ptr: *mut u8, oldsize: usize, newsize: usize) -> bool {
+        // SAFETY: as for `remap`; the tail past newsize is unused.
+        unsafe {
+            if rustix::mm::mremap(ptr.cast(), oldsize, newsize, MremapFlags::empty()).is_ok() {
+                return true;
             }
-        }
-        // SAFETY: the caller's promise; the range is one whole mapping.
-        let _ = unsafe { rustix::mm::munmap(base as *mut _, len) };
-    }
-
-    /// A block of `n` bytes at `align` (a power of two up to a page).
-    fn alloc(&self, n: usize, align: usize) -> *mut u8 {
-        let lead = align.max(HEADER);
-        let Some(len) = n.checked_add(lead + PAGE - 1).map(|l| l & !(PAGE - 1)) else {
-            return ptr::null_mut();
-        };
-        let base = self.map(len);
-        if base.is_null() {
-            return base;
-        }
-        // SAFETY: lead < len, and the header lies inside the mapping,
-        // 8-aligned since lead is a multiple of 16.
-        unsafe {
-            let p = base.add(lead);
-            p.cast::<usize>().sub(2).write(base as usize);
-            p.cast::<usize>().sub(1).write(len);
-            p
+            rustix::mm::munmap(ptr.add(newsize).cast(), oldsize - newsize).is_ok()
         }
     }
 
-    /// The (base, length) of the mapping that holds block `p`.
-    ///
-    /// # Safety
-    /// `p` must come from `alloc` and not be freed.
-    unsafe fn mapping(p: *mut u8) -> (usize, usize) {
-        // SAFETY: alloc wrote both words just before the block.
-        unsafe {
-            (
-                p.cast::<usize>().sub(2).read(),
-                p.cast::<usize>().sub(1).read(),
-            )
-        }
+    fn free(&self, ptr: *mut u8, size: usize) -> bool {
+        // SAFETY: dlmalloc frees only a whole region it no longer uses.
+        unsafe { rustix::mm::munmap(ptr.cast(), size).is_ok() }
+    }
+
+    fn can_release_part(&self, _flags: u32) -> bool {
+        true
+    }
+
+    fn allocates_zeros(&self) -> bool {
+        true
+    }
+
+    fn page_size(&self) -> usize {
+        // mmap rounds lengths up to the real page size, so 4 KiB is right
+        // on systems with larger pages too.
+        4096
     }
 }
 
 // SAFETY: the arena hands out disjoint 16-aligned blocks and takes back
-// only its own; every other block is a mapping of its own, aligned as
-// asked (up to a page) and at least as long as asked, whose header says
-// how to free it.
+// only its own; everything else is dlmalloc's, which meets GlobalAlloc's
+// contract for any size and alignment.
 unsafe impl GlobalAlloc for Malloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = ARENA.alloc(layout.size(), layout.align());
-        if !p.is_null() || layout.align() > PAGE {
+        if !p.is_null() {
             return p;
         }
-        PAGES.alloc(layout.size(), layout.align())
+        // SAFETY: one use of the heap at a time (see `Heap::get`).
+        unsafe { HEAP.get().malloc(layout.size(), layout.align()) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -136,22 +119,72 @@ unsafe impl GlobalAlloc for Malloc {
             // SAFETY: GlobalAlloc's contract: ptr came from alloc(layout).
             unsafe { ARENA.dealloc(ptr, layout.size()) }
         } else {
-            // SAFETY: as above; the block is one mapping, now unused.
-            unsafe {
-                let (base, len) = Pages::mapping(ptr);
-                PAGES.unmap(base, len)
-            }
+            // SAFETY: as above, and one use of the heap at a time.
+            unsafe { HEAP.get().free(ptr, layout.size(), layout.align()) }
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
         if !ARENA.owns(ptr) {
-            // SAFETY: ptr is a live block of ours from the pages.
-            let (base, len) = unsafe { Pages::mapping(ptr) };
-            // Growing within the pages it already has costs nothing.
-            if size <= base + len - ptr as usize {
-                return ptr;
+            // SAFETY: ptr is a live dlmalloc block of `layout`.
+            return unsafe { HEAP.get().realloc(ptr, layout.size(), layout.align(), size) };
+        }
+        // SAFETY: the layout's alignment is valid, and size is non-zero
+        // and fits, as GlobalAlloc::realloc promises.
+        let new = unsafe { self.alloc(Layout::from_size_align_unchecked(size, layout.align())) };
+        if !new.is_null() {
+            // SAFETY: both blocks are live, distinct and long enough.
+            unsafe {
+                ptr::copy_nonoverlapping(ptr, new, layout.size().min(size));
+                self.dealloc(ptr, layout);
             }
+        }
+        new
+    }
+}
+
+/// The allocator of the programs that link the C library anyway
+/// (setuidgid, envdir, softlimit, tai64nlocal): the arena, then the C
+/// library's malloc, already in the process, rather than a second heap's
+/// code in every binary.
+pub struct CMalloc;
+
+// SAFETY: the arena as above; malloc, free and realloc meet GlobalAlloc's
+// contract for alignments up to max_align_t (16 on Linux), posix_memalign
+// for larger ones.
+unsafe impl GlobalAlloc for CMalloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = ARENA.alloc(layout.size(), layout.align());
+        if !p.is_null() {
+            return p;
+        }
+        if layout.align() <= 16 {
+            // SAFETY: malloc has no preconditions.
+            return unsafe { libc::malloc(layout.size()) }.cast();
+        }
+        let mut p = ptr::null_mut();
+        // SAFETY: the alignment is a power of two and a multiple of the
+        // pointer size, as posix_memalign wants.
+        match unsafe { libc::posix_memalign(&mut p, layout.align(), layout.size()) } {
+            0 => p.cast(),
+            _ => ptr::null_mut(),
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if ARENA.owns(ptr) {
+            // SAFETY: GlobalAlloc's contract: ptr came from alloc(layout).
+            unsafe { ARENA.dealloc(ptr, layout.size()) }
+        } else {
+            // SAFETY: as above: ptr came from malloc or posix_memalign.
+            unsafe { libc::free(ptr.cast()) }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        if layout.align() <= 16 && !ARENA.owns(ptr) {
+            // SAFETY: ptr came from malloc (alignment up to 16).
+            return unsafe { libc::realloc(ptr.cast(), size) }.cast();
         }
         // SAFETY: the layout's alignment is valid, and size is non-zero
         // and fits, as GlobalAlloc::realloc promises.
@@ -172,24 +205,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn big_blocks_are_pages_and_grow_in_place() {
+    fn big_blocks_come_from_the_heap_and_keep_their_contents() {
         let m = Malloc;
         let layout = Layout::from_size_align(3000, 8).unwrap();
         unsafe {
             let p = m.alloc(layout);
             assert!(!p.is_null() && !ARENA.owns(p));
-            assert_eq!(p as usize % 16, 0);
             p.write_bytes(7, 3000);
-            let q = m.realloc(p, layout, 4000);
-            assert_eq!(q, p, "room left in the page");
-            let r = m.realloc(q, Layout::from_size_align(4000, 8).unwrap(), 9000);
-            assert!(!r.is_null());
-            assert_eq!(*r.add(2999), 7, "contents move with the block");
-            m.dealloc(r, Layout::from_size_align(9000, 8).unwrap());
+            let q = m.realloc(p, layout, 100_000);
+            assert!(!q.is_null());
+            assert_eq!(*q.add(2999), 7, "contents move with the block");
+            m.dealloc(q, Layout::from_size_align(100_000, 8).unwrap());
             let aligned = Layout::from_size_align(2048, 1024).unwrap();
             let a = m.alloc(aligned);
             assert_eq!(a as usize % 1024, 0);
             m.dealloc(a, aligned);
+            // A small block that grows leaves the arena for the heap.
+            let small = Layout::from_size_align(16, 8).unwrap();
+            let s = m.alloc(small);
+            assert!(ARENA.owns(s));
+            s.write_bytes(3, 16);
+            let g = m.realloc(s, small, 5000);
+            assert!(!ARENA.owns(g) && *g.add(15) == 3);
+            m.dealloc(g, Layout::from_size_align(5000, 8).unwrap());
         }
     }
 }
