@@ -149,8 +149,8 @@ pub fn environment(dir: &ServiceDir, k: u32, base: Option<&[CString]>) -> Option
     let (k_text, n_text) = (format!("{k}"), count.map(|n| format!("{n}")));
     let inherited = |name| process::env_var(name);
     if base.is_none()
-        && inherited(NAMES[0]) == Some(k_text.as_bytes())
-        && inherited(NAMES[1]) == n_text.as_ref().map(|n| n.as_bytes())
+        && inherited(NAMES[0]).as_deref() == Some(k_text.as_bytes())
+        && inherited(NAMES[1]).as_deref() == n_text.as_ref().map(|n| n.as_bytes())
     {
         return None;
     }

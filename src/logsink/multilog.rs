@@ -154,8 +154,8 @@ struct Multilog {
 /// Runs `script` over stdin as multilog would, until end of input or
 /// SIGTERM at a line boundary.
 pub fn run(script: Script) -> Result<(), Error> {
-    // SAFETY: umask cannot fail; multilog sets 022 too.
-    unsafe { libc::umask(0o022) };
+    // multilog sets 022 too.
+    crate::sys::fs::umask(0o022);
     let mut status = Vec::new();
     for path in &script.status_files {
         let f = fs::open(path, libc::O_WRONLY | libc::O_CREAT, 0o600)

@@ -3,7 +3,7 @@
 use super::{Errno, Fd, Path, Result};
 use alloc::ffi::CString;
 use alloc::vec::Vec;
-use core::ffi::{CStr, c_char, c_int};
+use core::ffi::{CStr, c_int};
 use rustix::process::{Pid, PidfdFlags, WaitOptions};
 
 /// How a child ended, as waitpid(2) reports it.
@@ -51,24 +51,18 @@ pub fn spawn(program: &Path, argv: &[&CStr], opts: &Spawn) -> Result<i32> {
 }
 
 /// The value of our environment variable `name`, if set.
-pub fn env_var(name: &str) -> Option<&'static [u8]> {
-    super::env::entries().find_map(|entry| {
-        entry
-            .to_bytes()
-            .strip_prefix(name.as_bytes())?
-            .strip_prefix(b"=")
-    })
+pub fn env_var(name: &str) -> Option<Vec<u8>> {
+    super::env::get(name.as_bytes())
 }
 
 /// Our environment, `NAME=value` each, without the variables in `drop`.
 pub fn environment(drop: &[&str]) -> Vec<CString> {
-    super::env::entries()
-        .filter(|entry| {
-            let name = entry.to_bytes().split(|&b| b == b'=').next().unwrap_or(&[]);
-            !drop.iter().any(|d| d.as_bytes() == name)
-        })
-        .map(CString::from)
-        .collect()
+    let mut env = super::env::entries();
+    env.retain(|entry| {
+        let name = entry.as_bytes().split(|&b| b == b'=').next().unwrap_or(&[]);
+        !drop.iter().any(|d| d.as_bytes() == name)
+    });
+    env
 }
 
 /// Reaps one child that has ended, without blocking; None when no child
@@ -110,11 +104,47 @@ pub fn become_subreaper() -> Result<()> {
 }
 
 /// Replaces this process with `program`, looked for on PATH as execvp(3)
-/// does; returns only on failure. (The C library's: glibc programs only.)
+/// does, with our environment (`env`); returns only on failure.
 pub fn exec(program: &CStr, argv: &[&CStr]) -> Errno {
-    let mut args: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    let mut args: Vec<*const u8> = argv.iter().map(|a| a.as_ptr().cast()).collect();
     args.push(core::ptr::null());
-    // SAFETY: NUL-terminated argv of valid C strings.
-    unsafe { libc::execvp(program.as_ptr(), args.as_ptr()) };
-    Errno::last()
+    let name = program.to_bytes();
+    if name.contains(&b'/') {
+        return execve(program, &args);
+    }
+    // execvp's search: PATH, or its default; an empty entry is the
+    // current directory. EACCES from any candidate is the error when none
+    // runs, else ENOENT.
+    let path = super::env::get(b"PATH").unwrap_or_else(|| b"/bin:/usr/bin".to_vec());
+    let mut denied = false;
+    for dir in path.split(|&b| b == b':') {
+        let full = match dir.is_empty() {
+            true => Path::new(name),
+            false => Path::new(dir).join(name),
+        };
+        match execve(full.as_cstr(), &args) {
+            Errno(libc::EACCES) => denied = true,
+            Errno(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => {}
+            e => return e,
+        }
+    }
+    match denied {
+        true => Errno(libc::EACCES),
+        false => Errno::ENOENT,
+    }
+}
+
+/// execve(2) with our environment; an executable that is not a binary the
+/// kernel runs (ENOEXEC) is run by /bin/sh, as execvp does.
+fn execve(program: &CStr, args: &[*const u8]) -> Errno {
+    let env = super::env::environ();
+    // SAFETY: NULL-terminated arrays of C strings that outlive the call.
+    let e = unsafe { rustix::runtime::execve(program, args.as_ptr(), env) };
+    if e != rustix::io::Errno::NOEXEC {
+        return e.into();
+    }
+    let mut sh: Vec<*const u8> = alloc::vec![c"sh".as_ptr().cast(), program.as_ptr().cast()];
+    sh.extend_from_slice(&args[1..]);
+    // SAFETY: as above.
+    unsafe { rustix::runtime::execve(c"/bin/sh", sh.as_ptr(), env) }.into()
 }

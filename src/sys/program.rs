@@ -32,15 +32,9 @@ pub fn real_path(path: &Path) -> Result<Path> {
     Ok(Path::from(name.as_c_str()))
 }
 
-/// The value of environment variable `name` in the environment the
-/// program started with, if set.
+/// The value of environment variable `name`, if set.
 pub fn env(name: &CStr) -> Option<Vec<u8>> {
-    let name = name.to_bytes();
-    super::env::entries().find_map(|entry| {
-        let entry = entry.to_bytes();
-        let value = entry.strip_prefix(name)?.strip_prefix(b"=")?;
-        Some(value.to_vec())
-    })
+    super::env::get(name.to_bytes())
 }
 
 /// Suite program `name` in the directory of the running executable, where
