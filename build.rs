@@ -1,11 +1,22 @@
-//! How each program is linked. supervise, svc, svstat, svok and tai64n start
+//! How each program is linked. supervise, svc, svstat, svok, tai64n, scan
+//! and logsink (and svscan and multilog, their daemontools names) start
 //! through origin and make their system calls through rustix: static, no
 //! start files, no C library on the link line at all, so a C function
 //! that one of them came to call fails the link instead of being taken
 //! from libc.a. The other programs link the C library (setuidgid needs
 //! its NSS; see README.md, "Why no_std"), which rustc's no_std link does
 //! not add by itself.
-const WITHOUT_LIBC: [&str; 5] = ["supervise", "svc", "svstat", "svok", "tai64n"];
+const WITHOUT_LIBC: [&str; 9] = [
+    "supervise",
+    "svc",
+    "svstat",
+    "svok",
+    "tai64n",
+    "scan",
+    "svscan",
+    "logsink",
+    "multilog",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

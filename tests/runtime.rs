@@ -1,4 +1,5 @@
-//! supervise, svc, svstat, svok and tai64n run without the C library
+//! supervise, svc, svstat, svok, tai64n, scan and logsink (and svscan
+//! and multilog, their daemontools names) run without the C library
 //! (build.rs):
 //! static, nothing left for a loader to resolve, and no C library code
 //! linked in, so a C function one of them came to call would have failed
@@ -9,7 +10,17 @@ mod common;
 use common::*;
 use std::process::Command;
 
-const WITHOUT_LIBC: [&str; 5] = ["supervise", "svc", "svstat", "svok", "tai64n"];
+const WITHOUT_LIBC: [&str; 9] = [
+    "supervise",
+    "svc",
+    "svstat",
+    "svok",
+    "tai64n",
+    "scan",
+    "svscan",
+    "logsink",
+    "multilog",
+];
 
 fn tool(name: &str, args: &[&str]) -> String {
     let out = Command::new(name)

@@ -26,7 +26,8 @@ usage: logsink script...
 See man/logsink.8.
 ";
 
-svkit::main!(PROG, HELP, run);
+// Starts through origin, without the C library: see build.rs.
+svkit::main!(origin: PROG, HELP, run);
 
 fn run(args: Args) -> i32 {
     // The script is multilog's: every argument is an action, including

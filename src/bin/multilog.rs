@@ -24,7 +24,8 @@ Actions multilog does not know are ignored; logsink has the extensions.
 See man/multilog.8.
 ";
 
-svkit::main!(PROG, HELP, run);
+// Starts through origin, without the C library: see build.rs.
+svkit::main!(origin: PROG, HELP, run);
 
 fn run(args: Args) -> i32 {
     // Every argument is an action, as for multilog: no option parsing, and

@@ -18,7 +18,8 @@ SIGTERM or SIGINT brings every service down, then its logger, and exits 0.
 See man/scan.8.
 ";
 
-svkit::main!(PROG, HELP, run);
+// Starts through origin, without the C library: see build.rs.
+svkit::main!(origin: PROG, HELP, run);
 
 fn parse(args: &Args) -> Result<Path, Error> {
     // daemontools' svscan: the current directory by default.

@@ -18,7 +18,8 @@ usage: svscan [dir]
 See man/svscan.8.
 ";
 
-svkit::main!(PROG, HELP, run);
+// Starts through origin, without the C library: see build.rs.
+svkit::main!(origin: PROG, HELP, run);
 
 fn parse(args: &Args) -> Result<Path, Error> {
     // daemontools' svscan takes its first argument as the directory,
