@@ -1,22 +1,17 @@
-//! The system calls svkit makes, as small safe wrappers over libc.
-//!
-//! Everything above this module is safe Rust; everything that touches a raw
-//! fd, a C string or a libc struct lives here. Calls return `sys::Result`,
-//! whose error is the bare `Errno`: the caller says what it was doing.
-
 //! The system calls svkit makes, as small safe wrappers over rustix.
 //!
 //! Everything above this module is safe Rust; everything that touches a raw
 //! fd, a C string or a kernel struct lives here. Calls return `sys::Result`,
 //! whose error is the bare `Errno`: the caller says what it was doing.
 //!
-//! Two kinds of program link this: supervise, svc, svstat and svok start
-//! through origin and have no C library at all (build.rs), the others link
-//! glibc. Everything those four reach goes through rustix (or `raw`, for
-//! the calls rustix lacks); the few wrappers that need the C library
-//! itself (`account`'s NSS, `time::local`, `env::set`, `process::exec`,
-//! `program::real_path`, `sigflag`) are for the glibc programs only, and
-//! using one from the others fails their link.
+//! Two kinds of program link this: supervise, svc, svstat, svok, tai64n,
+//! scan and logsink (and svscan and multilog) start through origin and
+//! have no C library at all (build.rs), the others link glibc. Everything
+//! those reach goes through rustix (or `raw`, for the calls rustix lacks);
+//! the few wrappers that need the C library itself (`account`'s NSS and
+//! ids, `time::local`, `shape`, `program::invoked_name`, `heap::CMalloc`)
+//! are for the glibc programs only, and using one from the others fails
+//! their link.
 
 pub mod account;
 pub mod arena;
