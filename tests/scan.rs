@@ -754,7 +754,12 @@ fn short_of_processes_scan_says_once_how_many_wait() {
         "{told}"
     );
     // Room made by taking as many started ones away: the others start
-    // at a retry, and no retry told anything.
+    // at a retry, and no retry told anything. The warning can come before
+    // the supervise processes forked just ahead of it have started.
+    wait_for("as many supervised as wait", || {
+        let up = names.iter().filter(|n| supervise_of(&tree, n).is_some());
+        (up.count() >= count).then_some(())
+    });
     let started: Vec<&String> = names
         .iter()
         .filter(|n| supervise_of(&tree, n).is_some())
