@@ -193,15 +193,9 @@ pub enum Action {
     HelperEnded { helper: Helper, status: i32 },
 }
 
-/// The health checks of the current run.
+/// The health checks of one run.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Health {
-    /// The running check, if any: never two at once.
-    pub pid: Option<i32>,
-    /// When it started: it is killed one interval later.
-    started: Duration,
-    /// It was sent SIGKILL for outliving its interval.
-    killed: bool,
     /// When the next check is due (monotonic).
     next: Option<Duration>,
     /// Failed checks in a row that counted (outside the grace).
@@ -212,73 +206,108 @@ pub struct Health {
     /// Whether the last check passed; None before the first.
     pub last_ok: Option<bool>,
     /// The run is being taken down or restarted: results no longer count.
-    ending: bool,
+    pub ending: bool,
+}
+
+/// A running `./check`: never two at once. It can outlive the run it
+/// checked (killed with it, it is reaped later), so it is not part of
+/// `Run`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Check {
+    pub pid: i32,
+    /// When it started: it is killed one interval later.
+    started: Duration,
+    /// It was sent SIGKILL.
+    killed: bool,
+}
+
+/// One run of the service, from its start to its death: replaced whole
+/// when a run starts and when it dies, so nothing of one run is left over
+/// for the next.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Run {
+    /// When it started, monotonic.
+    started: Duration,
+    /// Its end was asked for (d, r, a signal command): restart at once
+    /// and do not count it as a death.
+    asked: bool,
+    pub paused: bool,
+    /// The down signal was sent while wanted down.
+    pub term_sent: bool,
+    /// When it became ready; zero while not ready.
+    pub ready_at: Tai64n,
+    /// RELOADING=1 and no READY=1 since.
+    pub reloading: bool,
+    /// STOPPING=1.
+    pub stopping: bool,
+    pub health: Health,
+    /// Restart unless a WATCHDOG=1 comes before this (monotonic).
+    watchdog_at: Option<Duration>,
+    /// The memory guard's next sample (monotonic).
+    sample_at: Option<Duration>,
+    /// Seeking: read the pid file again at this time (monotonic).
+    seek_next: Option<Duration>,
+    /// Seeking: give up at this time (monotonic).
+    seek_until: Option<Duration>,
+    /// `./stop` was run: the down signal follows at this time unless the
+    /// service is gone.
+    stop_fallback: Option<Duration>,
+}
+
+/// What a run that died leaves to decide its successor's start, kept
+/// while its finish runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+struct Ended {
+    /// When it started: the back-off counts from there.
+    started: Duration,
+    /// Restart at once: its end was asked for (or `u` came while
+    /// finishing), or it lived LONG_LIVED.
+    at_once: bool,
 }
 
 /// The whole state of one supervised service.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Machine {
     pub state: State,
-    /// Up or Down; never Neither.
-    pub want: Want,
+    /// Wanted up; otherwise down. (Never daemontools' "neither": runit's
+    /// `sv` would then never send `u` or `d`.)
+    pub want_up: bool,
     /// Started by `o`: never restarted.
     pub once: bool,
     /// `x` or SIGTERM: exit once the service is down.
     pub exit_when_down: bool,
-    pub paused: bool,
-    /// The down signal was sent while wanted down.
-    pub term_sent: bool,
     /// `finish` exited 125: not restarted until `u`.
     pub permanent: bool,
     /// Settings read at the last start.
     pub settings: Settings,
     /// Last change between up and down.
     pub changed: Tai64n,
-    /// When the current run became ready; zero while not ready.
-    pub ready_at: Tai64n,
     /// Wait status of the last run that died.
     pub last_wait: i32,
     /// Deaths nobody asked for since the service was last wanted up.
     pub deaths: u32,
-    /// When the current (or last) run started, monotonic.
-    started: Duration,
-    /// How long the last run lived.
-    lifetime: Duration,
     /// Consecutive short-lived runs: the back-off exponent.
     streak: u32,
-    /// The current run's end was asked for (d, r, a signal command, or u
-    /// while finishing): restart at once and do not count it as a death.
-    asked: bool,
     /// Backing off: the next start is due at (monotonic, real time).
     next_start: Option<(Duration, Tai64n)>,
-    /// SIGKILL the running run, finish or orphan at this time.
+    /// SIGKILL what `state` runs (run, launcher, finish or orphan) at
+    /// this time.
     kill_at: Option<Duration>,
     /// A service taken down has exited: its process group gets SIGKILL at
     /// this time.
     group_kill: Option<(i32, Duration)>,
-    /// Health checks of the current run.
-    pub health: Health,
-    /// Restart unless a WATCHDOG=1 comes before this (monotonic).
-    watchdog_at: Option<Duration>,
-    /// The memory guard's next sample (monotonic).
-    sample_at: Option<Duration>,
+    /// The current run (or the orphan); a blank one between runs.
+    pub run: Run,
+    /// The last run that died, while its finish runs.
+    ended: Ended,
+    /// The running check, if any.
+    pub check: Option<Check>,
     /// Restarts by the memory guard since supervise started.
     pub memory_restarts: u32,
-    /// RELOADING=1 and no READY=1 since.
-    pub reloading: bool,
-    /// STOPPING=1.
-    pub stopping: bool,
-    /// Seeking: read the pid file again at this time (monotonic).
-    seek_next: Option<Duration>,
-    /// Seeking: give up at this time (monotonic).
-    seek_until: Option<Duration>,
     /// `./stop` is running.
     pub stop: Option<Running>,
     /// `./reload` is running.
     pub reload: Option<Running>,
-    /// `./stop` was run: the down signal follows at this time unless the
-    /// service is gone.
-    stop_fallback: Option<Duration>,
 }
 
 impl Machine {
@@ -292,35 +321,27 @@ impl Machine {
         };
         Machine {
             state,
-            want: if normally_up { Want::Up } else { Want::Down },
+            want_up: normally_up,
             once: false,
             exit_when_down: false,
-            paused: false,
-            term_sent: false,
             permanent: false,
             settings: Settings::default(),
             changed,
-            ready_at: Tai64n::ZERO,
             last_wait: 0,
             deaths: 0,
-            started: now.mono,
-            lifetime: Duration::ZERO,
             streak: 0,
-            asked: false,
             next_start: None,
             kill_at: None,
             group_kill: None,
-            health: Health::default(),
-            watchdog_at: None,
-            sample_at: None,
+            run: Run {
+                started: now.mono,
+                ..Run::default()
+            },
+            ended: Ended::default(),
+            check: None,
             memory_restarts: 0,
-            reloading: false,
-            stopping: false,
-            seek_next: None,
-            seek_until: None,
             stop: None,
             reload: None,
-            stop_fallback: None,
         }
     }
 
@@ -338,14 +359,13 @@ impl Machine {
             State::Down => self.next_start.map(|(at, _)| at),
             _ => None,
         };
-        let h = &self.health;
-        let check = match h.pid {
-            Some(_) if !h.killed => check_limit(&self.settings).map(|i| h.started + i),
+        let check = match self.check {
+            Some(c) if !c.killed => check_limit(&self.settings).map(|i| c.started + i),
             Some(_) => None,
-            None => h.next,
+            None => self.run.health.next,
         };
         let seek = match self.state {
-            State::Seeking { .. } => self.seek_next,
+            State::Seeking { .. } => self.run.seek_next,
             _ => None,
         };
         [
@@ -353,10 +373,10 @@ impl Machine {
             self.kill_at,
             self.group_kill.map(|(_, at)| at),
             check,
-            self.watchdog_at,
-            self.sample_at,
+            self.run.watchdog_at,
+            self.run.sample_at,
             seek,
-            self.stop_fallback,
+            self.run.stop_fallback,
             self.stop.and_then(|h| h.kill_at),
             self.reload.and_then(|h| h.kill_at),
         ]
@@ -377,8 +397,9 @@ impl Machine {
             }
         };
         let up = state == RunState::Run;
+        let run = &self.run;
         let mut flags = 0;
-        if up && !self.ready_at.is_zero() {
+        if up && !run.ready_at.is_zero() {
             flags |= flag::READY;
         }
         if self.next_start.is_some() {
@@ -391,28 +412,28 @@ impl Machine {
             flags |= flag::ONCE;
         }
         if up {
-            flags |= match self.health.last_ok {
+            flags |= match run.health.last_ok {
                 Some(true) => flag::HEALTHY,
                 Some(false) => flag::UNHEALTHY,
                 None => 0,
             };
-            if self.reloading {
+            if run.reloading {
                 flags |= flag::RELOADING;
             }
-            if self.stopping {
+            if run.stopping {
                 flags |= flag::STOPPING;
             }
         }
         Status {
             changed: self.changed,
             pid,
-            paused: up && self.paused,
-            want: self.want,
-            term_sent: self.term_sent,
+            paused: up && run.paused,
+            want: if self.want_up { Want::Up } else { Want::Down },
+            term_sent: run.term_sent,
             state,
             ext: Some(Extension {
                 flags,
-                ready_at: if up { self.ready_at } else { Tai64n::ZERO },
+                ready_at: if up { run.ready_at } else { Tai64n::ZERO },
                 last_wait: self.last_wait,
                 deaths: self.deaths,
                 next_start: self.next_start.map_or(Tai64n::ZERO, |(_, wall)| wall),
@@ -442,67 +463,73 @@ fn ends_service(signal: c_int) -> bool {
 }
 
 /// The policy: the next machine and what to do, for one event at `now`.
+/// Each event has its function below; where the state matters, it
+/// decides for every state, with no wildcard.
 pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
     use Event::*;
-    use State::*;
-    let mut m = m;
-    let mut out = Vec::new();
-    match (m.state, ev) {
-        // The check is reaped like any child, in whatever state.
-        (_, Exited { pid, status }) if m.health.pid == Some(pid) => {
-            m.health.pid = None;
-            let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-            checked(&mut m, ok, now, &mut out);
+    let (mut m, mut out) = (m, Vec::new());
+    let (mm, o) = (&mut m, &mut out);
+    match ev {
+        Tick => tick(mm, now, o),
+        Control(cmd) => control(mm, cmd, now, o),
+        Terminate => {
+            control(mm, Command::Down, now, o);
+            control(mm, Command::Exit, now, o);
         }
-        // So are stop and reload; their failure is reported, not fatal.
-        (_, Exited { pid, status }) if helper_of(&m, pid).is_some() => {
-            let helper = helper_of(&m, pid).unwrap_or(Helper::Stop);
-            match helper {
-                Helper::Stop => m.stop = None,
-                Helper::Reload => m.reload = None,
-            }
-            if status != 0 {
-                out.push(Action::HelperEnded { helper, status });
-            }
-        }
-        (_, Tick) => tick(&mut m, now, &mut out),
-        (_, Control(cmd)) => control(&mut m, cmd, now, &mut out),
-        (_, Terminate) => {
-            control(&mut m, Command::Down, now, &mut out);
-            control(&mut m, Command::Exit, now, &mut out);
-        }
+        RunStarted { pid, settings } => run_spawned(mm, Some((pid, settings)), now, o),
+        RunFailed => run_spawned(mm, None, now, o),
+        FinishStarted { pid } => finish_spawned(mm, Some(pid), now, o),
+        FinishFailed => finish_spawned(mm, None, now, o),
+        Exited { pid, status } => exited(mm, pid, status, now, o),
+        OrphanGone => orphan_gone(mm, now, o),
+        Ready => spoke(mm, None, now),
+        Notified(notice) => spoke(mm, Some(notice), now),
+        CheckStarted { pid } => check_started(mm, pid, now),
+        CheckFailed => checked(mm, false, now, o),
+        Memory { rss } => memory(mm, rss, now, o),
+        PidFound { pid } => pid_file_read(mm, Some(pid), now, o),
+        PidNotYet => pid_file_read(mm, None, now, o),
+        HelperStarted { helper, pid } => match helper {
+            Helper::Stop => mm.stop = mm.stop.map(|h| Running { pid, ..h }),
+            Helper::Reload => mm.reload = mm.reload.map(|h| Running { pid, ..h }),
+        },
+        HelperFailed { helper } => helper_failed(mm, helper, now, o),
+    }
+    (m, out)
+}
 
-        (Starting, RunStarted { pid, settings }) => {
+/// `./run` was spawned (with the settings read for this start), or
+/// could not be: a new run begins, or a failed start is backed off.
+fn run_spawned(m: &mut Machine, spawned: Option<(i32, Settings)>, now: Now, out: &mut Vec<Action>) {
+    use State::*;
+    match (m.state, spawned) {
+        (Starting, Some((pid, settings))) => {
             m.settings = settings;
-            m.started = now.mono;
             // For a daemon that forks away too: it starts with its
             // launcher, and a new supervise recognises an orphan by a
             // start time close to this one.
             m.changed = now.wall;
-            (m.asked, m.term_sent, m.paused, m.next_start, m.kill_at) =
-                (false, false, false, None, None);
-            (m.reloading, m.stopping) = (false, false);
-            m.health = Health {
-                // A check killed with the last run may not be reaped yet.
-                pid: m.health.pid,
-                ..Health::default()
+            (m.next_start, m.kill_at) = (None, None);
+            m.run = Run {
+                started: now.mono,
+                ..Run::default()
             };
             if settings.pidfile {
                 // The service is the daemon run forks away; run itself
                 // is only how it gets started.
                 m.state = Launching { pid };
             } else {
-                enter_up(&mut m, pid, now);
+                enter_up(m, pid, now);
             }
-            if m.want == Want::Down && !m.once {
+            if !m.want_up && !m.once {
                 // `d` arrived while it was being spawned.
-                take_down(&mut m, pid, now, &mut out);
+                take_down(m, pid, now, out);
             }
         }
-        (Starting, RunFailed) => {
+        (Starting, None) => {
             m.state = Down;
             m.streak += 1;
-            after_down(&mut m, now.mono, now, &mut out);
+            after_down(m, now.mono, now, out);
         }
         // Only Starting asks for a spawn of run, so only it hears back.
         (
@@ -513,54 +540,119 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
             | Orphan { .. }
             | Launching { .. }
             | Seeking { .. },
-            RunStarted { .. } | RunFailed,
+            _,
         ) => {}
+    }
+}
 
-        (Up { pid: run }, Exited { pid, status }) if pid == run => {
-            run_ended(&mut m, run, status, now, &mut out)
+/// A child was reaped: a check, a helper, the run, its launcher or finish.
+fn exited(m: &mut Machine, pid: i32, status: i32, now: Now, out: &mut Vec<Action>) {
+    use State::*;
+    // The check is reaped like any child, in whatever state.
+    if m.check.is_some_and(|c| c.pid == pid) {
+        m.check = None;
+        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        return checked(m, ok, now, out);
+    }
+    // So are stop and reload; their failure is reported, not fatal.
+    if let Some(helper) = helper_of(m, pid) {
+        match helper {
+            Helper::Stop => m.stop = None,
+            Helper::Reload => m.reload = None,
         }
-        (Launching { pid: run }, Exited { pid, status }) if pid == run => {
-            if status == 0 {
-                (m.state, m.kill_at) = (Seeking { launcher: run }, None);
-                m.seek_until = Some(now.mono + m.settings.pidfile_timeout);
-                m.seek_next = None;
-                out.push(Action::ReadPidFile);
-            } else {
-                // A launcher that failed started nothing to follow.
-                run_ended(&mut m, run, status, now, &mut out);
-            }
+        if status != 0 {
+            out.push(Action::HelperEnded { helper, status });
         }
-        (Finishing { pid: finish }, Exited { pid, status }) if pid == finish => {
+        return;
+    }
+    match m.state {
+        Up { pid: run } if pid == run => died(m, run, status, now, out),
+        Launching { pid: run } if pid == run && status == 0 => {
+            (m.state, m.kill_at) = (Seeking { launcher: run }, None);
+            m.run.seek_until = Some(now.mono + m.settings.pidfile_timeout);
+            m.run.seek_next = None;
+            out.push(Action::ReadPidFile);
+        }
+        // A launcher that failed started nothing to follow.
+        Launching { pid: run } if pid == run => died(m, run, status, now, out),
+        Finishing { pid: finish } if pid == finish => {
             m.kill_at = None;
             if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 125 {
                 // s6's convention: the service has failed for good.
                 m.permanent = true;
-                m.want = Want::Down;
+                m.want_up = false;
             }
             m.state = Down;
-            after_run(&mut m, now, &mut out);
+            after_run(m, now, out);
         }
         // Someone else's child (or one already handled): nothing to do.
-        (
-            Down
-            | Starting
-            | Up { .. }
-            | FinishStarting
-            | Finishing { .. }
-            | Orphan { .. }
-            | Launching { .. }
-            | Seeking { .. },
-            Exited { .. },
-        ) => {}
+        Up { .. } | Launching { .. } | Finishing { .. } => {}
+        // No child of ours runs as the service (the orphan is not ours).
+        Down | Starting | FinishStarting | Orphan { .. } | Seeking { .. } => {}
+    }
+}
 
-        (FinishStarting, FinishStarted { pid }) => {
+/// The service (`run`, or the daemon it forked away) has died: everything
+/// a death does, up to spawning `./finish`.
+fn died(m: &mut Machine, run: i32, status: i32, now: Now, out: &mut Vec<Action>) {
+    let lifetime = now.mono.saturating_sub(m.run.started);
+    m.ended = Ended {
+        started: m.run.started,
+        at_once: m.run.asked || lifetime >= LONG_LIVED,
+    };
+    if !m.run.asked {
+        m.deaths = m.deaths.saturating_add(1);
+    }
+    m.run = Run::default();
+    (m.last_wait, m.kill_at, m.changed) = (status, None, now.wall);
+    if let Some(check) = &mut m.check
+        && !check.killed
+    {
+        // A check of a service that is gone checks nothing.
+        out.push(Action::SignalGroup {
+            pgid: check.pid,
+            signal: libc::SIGKILL,
+        });
+        check.killed = true;
+    }
+    if !m.want_up && !m.once {
+        // Taken down: what the service left in its process group
+        // goes too, so `svc -d` leaves no orphans behind.
+        let sig = m.settings.down_signal;
+        out.push(Action::SignalGroup {
+            pgid: run,
+            signal: sig,
+        });
+        out.push(Action::SignalGroup {
+            pgid: run,
+            signal: libc::SIGCONT,
+        });
+        if !m.settings.timeout_kill.is_zero() {
+            m.group_kill = Some((run, now.mono + m.settings.timeout_kill));
+        }
+    }
+    let (code, signal) = match (libc::WIFEXITED(status), libc::WIFSIGNALED(status)) {
+        (true, _) => (libc::WEXITSTATUS(status), 0),
+        (_, true) => (256, libc::WTERMSIG(status)),
+        _ => (256, 0),
+    };
+    m.state = State::FinishStarting;
+    out.push(Action::SpawnFinish { code, signal });
+}
+
+/// `./finish` was spawned, and gets `timeout-finish` to run; or there is
+/// none, or it could not be spawned: the run is over.
+fn finish_spawned(m: &mut Machine, spawned: Option<i32>, now: Now, out: &mut Vec<Action>) {
+    use State::*;
+    match (m.state, spawned) {
+        (FinishStarting, Some(pid)) => {
             m.state = Finishing { pid };
             let t = m.settings.timeout_finish;
             m.kill_at = (!t.is_zero()).then(|| now.mono + t);
         }
-        (FinishStarting, FinishFailed) => {
+        (FinishStarting, None) => {
             m.state = Down;
-            after_run(&mut m, now, &mut out);
+            after_run(m, now, out);
         }
         // Only FinishStarting asks for a spawn of finish.
         (
@@ -571,113 +663,128 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
             | Orphan { .. }
             | Launching { .. }
             | Seeking { .. },
-            FinishStarted { .. } | FinishFailed,
+            _,
         ) => {}
+    }
+}
 
-        (Orphan { .. }, OrphanGone) => {
-            (m.state, m.kill_at, m.paused, m.term_sent, m.streak) = (Down, None, false, false, 0);
+/// The orphaned `run` died: start afresh, as a new supervise would.
+fn orphan_gone(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
+    use State::*;
+    match m.state {
+        Orphan { .. } => {
+            (m.state, m.kill_at, m.streak) = (Down, None, 0);
+            m.run = Run::default();
             m.changed = now.wall;
-            after_down(&mut m, now.mono, now, &mut out);
+            after_down(m, now.mono, now, out);
         }
-        (
-            Down
-            | Starting
-            | Up { .. }
-            | FinishStarting
-            | Finishing { .. }
-            | Launching { .. }
-            | Seeking { .. },
-            OrphanGone,
-        ) => {}
+        Down
+        | Starting
+        | Up { .. }
+        | FinishStarting
+        | Finishing { .. }
+        | Launching { .. }
+        | Seeking { .. } => {}
+    }
+}
 
-        (Up { .. }, Ready) => {
-            if m.ready_at.is_zero() {
-                m.ready_at = now.wall;
+/// The service said READY=1 (or a notification-fd newline): `None`; or
+/// RELOADING=1, STOPPING=1 or WATCHDOG=1.
+fn spoke(m: &mut Machine, notice: Option<Notice>, now: Now) {
+    use State::*;
+    let run = &mut m.run;
+    match (m.state, notice) {
+        (Up { .. }, None) => {
+            if run.ready_at.is_zero() {
+                run.ready_at = now.wall;
             }
-            m.reloading = false;
+            run.reloading = false;
         }
-        (Up { .. }, Notified(Notice::Reloading)) => {
-            (m.reloading, m.ready_at) = (true, Tai64n::ZERO)
+        (Up { .. }, Some(Notice::Reloading)) => {
+            (run.reloading, run.ready_at) = (true, Tai64n::ZERO)
         }
-        (Up { .. }, Notified(Notice::Stopping)) => (m.stopping, m.ready_at) = (true, Tai64n::ZERO),
-        (Up { .. }, Notified(Notice::Watchdog)) => {
-            if let Some(t) = m.settings.watchdog.filter(|_| m.watchdog_at.is_some()) {
-                m.watchdog_at = Some(now.mono + t);
+        (Up { .. }, Some(Notice::Stopping)) => (run.stopping, run.ready_at) = (true, Tai64n::ZERO),
+        (Up { .. }, Some(Notice::Watchdog)) => {
+            if let Some(t) = m.settings.watchdog.filter(|_| run.watchdog_at.is_some()) {
+                run.watchdog_at = Some(now.mono + t);
             }
         }
         // Only a running service speaks; a late message changes nothing.
-        // (A daemon that says READY=1 before its pid file is read is not
-        // yet the service: it says so again, or a check tells.)
-        (
-            Down
-            | Starting
-            | FinishStarting
-            | Finishing { .. }
-            | Orphan { .. }
-            | Launching { .. }
-            | Seeking { .. },
-            Ready | Notified(_),
-        ) => {}
+        (Down | FinishStarting | Finishing { .. } | Orphan { .. }, _) => {}
+        // A daemon that says READY=1 before its pid file is read is not
+        // yet the service: it says so again, or a check tells.
+        (Starting | Launching { .. } | Seeking { .. }, _) => {}
+    }
+}
 
-        (_, CheckStarted { pid }) => {
-            m.health.pid = Some(pid);
-            (m.health.started, m.health.killed) = (now.mono, false);
-            let up = matches!(m.state, Up { .. });
-            m.health.next = m
-                .settings
-                .check_interval
-                .filter(|_| up)
-                .map(|i| now.mono + i);
-        }
-        (_, CheckFailed) => checked(&mut m, false, now, &mut out),
+/// `./check` was spawned: it runs one interval at most, and the next is
+/// due one interval after this one started.
+fn check_started(m: &mut Machine, pid: i32, now: Now) {
+    m.check = Some(Check {
+        pid,
+        started: now.mono,
+        killed: false,
+    });
+    let up = matches!(m.state, State::Up { .. });
+    m.run.health.next = m
+        .settings
+        .check_interval
+        .filter(|_| up)
+        .map(|i| now.mono + i);
+}
 
-        (Up { pid }, Memory { rss }) => {
+/// The memory guard's sample came back.
+fn memory(m: &mut Machine, rss: u64, now: Now, out: &mut Vec<Action>) {
+    use State::*;
+    match m.state {
+        Up { pid } => {
             if let Some(limit) = m.settings.memory_limit
                 && rss > limit
-                && m.sample_at.is_some()
+                && m.run.sample_at.is_some()
             {
                 m.memory_restarts = m.memory_restarts.saturating_add(1);
                 out.push(Action::Restarting(Why::Memory { rss, limit }));
-                force_restart(&mut m, pid, now, &mut out);
+                force_restart(m, pid, now, out);
             }
         }
-        (
-            Down
-            | Starting
-            | FinishStarting
-            | Finishing { .. }
-            | Orphan { .. }
-            | Launching { .. }
-            | Seeking { .. },
-            Memory { .. },
-        ) => {}
+        Down
+        | Starting
+        | FinishStarting
+        | Finishing { .. }
+        | Orphan { .. }
+        | Launching { .. }
+        | Seeking { .. } => {}
+    }
+}
 
-        (Seeking { .. }, PidFound { pid }) => {
-            (m.seek_next, m.seek_until) = (None, None);
-            enter_up(&mut m, pid, now);
-            if m.want == Want::Down && !m.once {
+/// The pid file was read: it names the daemon, which is the service now;
+/// or not yet: read it again, or give up.
+fn pid_file_read(m: &mut Machine, found: Option<i32>, now: Now, out: &mut Vec<Action>) {
+    use State::*;
+    match (m.state, found) {
+        (Seeking { .. }, Some(pid)) => {
+            (m.run.seek_next, m.run.seek_until) = (None, None);
+            enter_up(m, pid, now);
+            if !m.want_up && !m.once {
                 // Taken down while it was starting: now it can be.
-                take_down(&mut m, pid, now, &mut out);
+                take_down(m, pid, now, out);
             }
         }
-        (Seeking { launcher }, PidNotYet) => {
-            if m.seek_until.is_some_and(|at| at <= now.mono) {
-                // A failed start: whatever the launcher left in its
-                // process group goes, and the back-off applies.
-                out.push(Action::GiveUpPidFile);
-                for signal in [m.settings.down_signal, libc::SIGCONT] {
-                    out.push(Action::SignalGroup {
-                        pgid: launcher,
-                        signal,
-                    });
-                }
-                (m.state, m.seek_next, m.seek_until) = (Down, None, None);
-                m.streak += 1;
-                after_down(&mut m, now.mono, now, &mut out);
-            } else {
-                m.seek_next = Some(now.mono + PIDFILE_PACE);
+        (Seeking { launcher }, None) if m.run.seek_until.is_some_and(|at| at <= now.mono) => {
+            // A failed start: whatever the launcher left in its process
+            // group goes, and the back-off applies.
+            out.push(Action::GiveUpPidFile);
+            for signal in [m.settings.down_signal, libc::SIGCONT] {
+                out.push(Action::SignalGroup {
+                    pgid: launcher,
+                    signal,
+                });
             }
+            (m.state, m.run.seek_next, m.run.seek_until) = (Down, None, None);
+            m.streak += 1;
+            after_down(m, now.mono, now, out);
         }
+        (Seeking { .. }, None) => m.run.seek_next = Some(now.mono + PIDFILE_PACE),
         // Only Seeking asks for the pid file.
         (
             Down
@@ -687,34 +794,28 @@ pub fn step(m: Machine, ev: Event, now: Now) -> (Machine, Vec<Action>) {
             | Finishing { .. }
             | Orphan { .. }
             | Launching { .. },
-            PidFound { .. } | PidNotYet,
+            _,
         ) => {}
+    }
+}
 
-        (_, HelperStarted { helper, pid }) => match helper {
-            Helper::Stop => m.stop = m.stop.map(|h| Running { pid, ..h }),
-            Helper::Reload => m.reload = m.reload.map(|h| Running { pid, ..h }),
-        },
-        (_, HelperFailed { helper }) => {
-            match helper {
-                Helper::Stop => m.stop = None,
-                Helper::Reload => m.reload = None,
-            }
-            // The documented fallback: the down signal, or SIGHUP.
-            if let Up { pid } = m.state {
-                match helper {
-                    Helper::Stop if m.stop_fallback.is_some() => {
-                        stop_fallback(&mut m, pid, now, &mut out)
-                    }
-                    Helper::Stop => {}
-                    Helper::Reload => out.push(Action::Signal {
-                        pid,
-                        signal: libc::SIGHUP,
-                    }),
-                }
-            }
+/// A helper could not be spawned: the documented fallback, the down
+/// signal or SIGHUP.
+fn helper_failed(m: &mut Machine, helper: Helper, now: Now, out: &mut Vec<Action>) {
+    match helper {
+        Helper::Stop => m.stop = None,
+        Helper::Reload => m.reload = None,
+    }
+    if let State::Up { pid } = m.state {
+        match helper {
+            Helper::Stop if m.run.stop_fallback.is_some() => stop_fallback(m, pid, now, out),
+            Helper::Stop => {}
+            Helper::Reload => out.push(Action::Signal {
+                pid,
+                signal: libc::SIGHUP,
+            }),
         }
     }
-    (m, out)
 }
 
 /// Which helper `pid` is, if it is one.
@@ -740,11 +841,11 @@ fn enter_up(m: &mut Machine, pid: i32, now: Now) {
     let settings = m.settings;
     m.state = State::Up { pid };
     // No readiness mechanism: ready as soon as it runs.
-    m.ready_at = match settings.has_readiness() {
+    m.run.ready_at = match settings.has_readiness() {
         true => Tai64n::ZERO,
         false => now.wall,
     };
-    m.health = Health {
+    m.run.health = Health {
         // Periodic checks start one interval in; a check that only
         // decides readiness runs at once (runit's `sv check`).
         next: match settings.check_interval {
@@ -753,74 +854,21 @@ fn enter_up(m: &mut Machine, pid: i32, now: Now) {
         },
         grace_until: Some(now.mono + settings.check_grace)
             .filter(|_| !settings.check_grace.is_zero()),
-        // Only a check still running (killed with the last run, or with
-        // the launcher) carries over: this run's results count afresh.
-        pid: m.health.pid,
-        started: m.health.started,
-        killed: m.health.killed,
         ..Health::default()
     };
-    m.watchdog_at = settings
+    m.run.watchdog_at = settings
         .watchdog
         .filter(|_| settings.notify)
         .map(|t| now.mono + t);
-    m.sample_at = settings.memory_limit.map(|_| now.mono + SAMPLE_EVERY);
-}
-
-/// The service (`run`, or the daemon it forked away) has died.
-fn run_ended(m: &mut Machine, run: i32, status: i32, now: Now, out: &mut Vec<Action>) {
-    m.lifetime = now.mono.saturating_sub(m.started);
-    m.last_wait = status;
-    if !m.asked {
-        m.deaths = m.deaths.saturating_add(1);
-    }
-    (m.paused, m.term_sent, m.kill_at, m.ready_at) = (false, false, None, Tai64n::ZERO);
-    (m.reloading, m.stopping, m.watchdog_at, m.sample_at) = (false, false, None, None);
-    m.stop_fallback = None;
-    m.health.next = None;
-    m.health.last_ok = None;
-    if let Some(check) = m.health.pid
-        && !m.health.killed
-    {
-        // A check of a service that is gone checks nothing.
-        out.push(Action::SignalGroup {
-            pgid: check,
-            signal: libc::SIGKILL,
-        });
-        m.health.killed = true;
-    }
-    m.changed = now.wall;
-    if m.want == Want::Down && !m.once {
-        // Taken down: what the service left in its process group
-        // goes too, so `svc -d` leaves no orphans behind.
-        let sig = m.settings.down_signal;
-        out.push(Action::SignalGroup {
-            pgid: run,
-            signal: sig,
-        });
-        out.push(Action::SignalGroup {
-            pgid: run,
-            signal: libc::SIGCONT,
-        });
-        if !m.settings.timeout_kill.is_zero() {
-            m.group_kill = Some((run, now.mono + m.settings.timeout_kill));
-        }
-    }
-    let (code, signal) = match (libc::WIFEXITED(status), libc::WIFSIGNALED(status)) {
-        (true, _) => (libc::WEXITSTATUS(status), 0),
-        (_, true) => (256, libc::WTERMSIG(status)),
-        _ => (256, 0),
-    };
-    m.state = State::FinishStarting;
-    out.push(Action::SpawnFinish { code, signal });
+    m.run.sample_at = settings.memory_limit.map(|_| now.mono + SAMPLE_EVERY);
 }
 
 /// `./stop` did not stop the service in time (or could not run): the
 /// down signal, and SIGKILL after the same time again.
 fn stop_fallback(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
-    m.stop_fallback = None;
+    m.run.stop_fallback = None;
     signal_down(m, pid, out);
-    m.term_sent = m.want == Want::Down;
+    m.run.term_sent = !m.want_up;
     let t = helper_limit(&m.settings);
     m.kill_at = Some(m.kill_at.map_or(now.mono + t, |k| k.min(now.mono + t)));
 }
@@ -833,34 +881,35 @@ fn checked(m: &mut Machine, ok: bool, now: Now, out: &mut Vec<Action>) {
     let State::Up { pid } = m.state else {
         return;
     };
-    if m.health.ending {
+    if m.run.health.ending {
         return;
     }
-    m.health.last_ok = Some(ok);
+    m.run.health.last_ok = Some(ok);
     let Some(interval) = m.settings.check_interval else {
         // Without an interval the check only decides readiness: retried
         // at a steady pace until it passes, then never run again for
         // this run, and its failures restart nothing.
-        m.health.next = (!ok).then_some(now.mono + READINESS_PACE);
+        m.run.health.next = (!ok).then_some(now.mono + READINESS_PACE);
         if ok {
             became_healthy(m, now);
         }
         return;
     };
-    if m.health.next.is_none() {
-        m.health.next = Some(now.mono + interval);
+    let h = &mut m.run.health;
+    if h.next.is_none() {
+        h.next = Some(now.mono + interval);
     }
     if ok {
         became_healthy(m, now);
         return;
     }
-    if m.health.grace_until.is_some_and(|g| now.mono < g) {
+    if h.grace_until.is_some_and(|g| now.mono < g) {
         return;
     }
-    m.health.failures += 1;
-    if m.health.failures >= m.settings.check_retries {
-        let failures = m.health.failures;
-        m.health.failures = 0;
+    h.failures += 1;
+    if h.failures >= m.settings.check_retries {
+        let failures = h.failures;
+        h.failures = 0;
         out.push(Action::Restarting(Why::Unhealthy { failures }));
         force_restart(m, pid, now, out);
     }
@@ -869,10 +918,10 @@ fn checked(m: &mut Machine, ok: bool, now: Now, out: &mut Vec<Action>) {
 /// A check passed: the failure count and the grace are over, and a
 /// service with no other readiness mechanism is ready.
 fn became_healthy(m: &mut Machine, now: Now) {
-    (m.health.failures, m.health.grace_until) = (0, None);
+    (m.run.health.failures, m.run.health.grace_until) = (0, None);
     let others = m.settings.notification_fd.is_some() || m.settings.notify;
-    if m.ready_at.is_zero() && !others {
-        m.ready_at = now.wall;
+    if m.run.ready_at.is_zero() && !others {
+        m.run.ready_at = now.wall;
     }
 }
 
@@ -887,7 +936,7 @@ fn force_restart(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
     };
     m.kill_at = Some(m.kill_at.map_or(now.mono + t, |k| k.min(now.mono + t)));
     // Nothing more to watch in a run that is on its way out.
-    (m.watchdog_at, m.sample_at, m.health.next) = (None, None, None);
+    (m.run.watchdog_at, m.run.sample_at, m.run.health.next) = (None, None, None);
 }
 
 /// The down signal, and CONT: a stopped process never sees it otherwise.
@@ -901,8 +950,8 @@ fn signal_down(m: &mut Machine, pid: i32, out: &mut Vec<Action>) {
         pid,
         signal: libc::SIGCONT,
     });
-    m.paused = false;
-    m.health.ending = true;
+    m.run.paused = false;
+    m.run.health.ending = true;
 }
 
 fn start(m: &mut Machine, out: &mut Vec<Action>) {
@@ -917,22 +966,22 @@ fn take_down(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
     if matches!(m.state, State::Up { .. }) && m.settings.has_stop {
         // The service's own way to stop; the signals follow if it is
         // not down in time.
-        (m.asked, m.health.ending) = (true, true);
-        if m.paused {
+        (m.run.asked, m.run.health.ending) = (true, true);
+        if m.run.paused {
             // Paused, it would sleep through whatever stop asks of it.
             out.push(Action::Signal {
                 pid,
                 signal: libc::SIGCONT,
             });
-            m.paused = false;
+            m.run.paused = false;
         }
-        if m.stop.is_none() && m.stop_fallback.is_none() {
+        if m.stop.is_none() && m.run.stop_fallback.is_none() {
             let at = now.mono + helper_limit(&m.settings);
             m.stop = Some(Running {
                 pid: 0,
                 kill_at: Some(at),
             });
-            m.stop_fallback = Some(at);
+            m.run.stop_fallback = Some(at);
             out.push(Action::SpawnHelper {
                 helper: Helper::Stop,
                 pid,
@@ -941,8 +990,8 @@ fn take_down(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
         return;
     }
     signal_down(m, pid, out);
-    m.asked = true;
-    m.term_sent = m.want == Want::Down;
+    m.run.asked = true;
+    m.run.term_sent = !m.want_up;
     if !m.settings.timeout_kill.is_zero() && m.kill_at.is_none() {
         m.kill_at = Some(now.mono + m.settings.timeout_kill);
     }
@@ -950,13 +999,13 @@ fn take_down(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
 
 /// After a run ended and its finish is done: restart now, later, or not.
 fn after_run(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
-    let restart_now = m.asked || m.lifetime >= LONG_LIVED;
-    if restart_now {
+    let Ended { started, at_once } = m.ended;
+    if at_once {
         m.streak = 0;
     } else {
         m.streak += 1;
     }
-    let earliest = if restart_now { now.mono } else { m.started };
+    let earliest = if at_once { now.mono } else { started };
     after_down(m, earliest, now, out);
 }
 
@@ -967,7 +1016,7 @@ fn after_down(m: &mut Machine, since: Duration, now: Now, out: &mut Vec<Action>)
         out.push(Action::Exit);
         return;
     }
-    if m.want != Want::Up || m.permanent {
+    if !m.want_up || m.permanent {
         return;
     }
     let due = if m.streak == 0 {
@@ -1009,15 +1058,13 @@ fn tick(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
         State::Down => {
             if m.exit_when_down {
                 out.push(Action::Exit);
-            } else if m.want == Want::Up
-                && !m.permanent
-                && m.next_start.is_none_or(|(at, _)| at <= now.mono)
+            } else if m.want_up && !m.permanent && m.next_start.is_none_or(|(at, _)| at <= now.mono)
             {
                 start(m, out);
             }
         }
         State::Up { pid } => {
-            if m.stop_fallback.is_some_and(|at| at <= now.mono) {
+            if m.run.stop_fallback.is_some_and(|at| at <= now.mono) {
                 stop_fallback(m, pid, now, out);
             }
             up_timers(m, pid, now, out);
@@ -1030,8 +1077,8 @@ fn tick(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
             }
         }
         State::Seeking { .. } => {
-            if m.seek_next.is_some_and(|at| at <= now.mono) {
-                m.seek_next = None;
+            if m.run.seek_next.is_some_and(|at| at <= now.mono) {
+                m.run.seek_next = None;
                 out.push(Action::ReadPidFile);
             }
         }
@@ -1051,32 +1098,32 @@ fn tick(m: &mut Machine, now: Now, out: &mut Vec<Action>) {
 /// The timers of a running service: watchdog, checks, memory samples.
 fn up_timers(m: &mut Machine, pid: i32, now: Now, out: &mut Vec<Action>) {
     let due = |at: Option<Duration>| at.is_some_and(|at| at <= now.mono);
-    if due(m.watchdog_at) {
+    if due(m.run.watchdog_at) {
         out.push(Action::Restarting(Why::Watchdog));
         force_restart(m, pid, now, out);
         return;
     }
-    match m.health.pid {
+    match &mut m.check {
         Some(check) => {
-            let limit = check_limit(&m.settings).map(|i| m.health.started + i);
-            if !m.health.killed && due(limit) {
+            let limit = check_limit(&m.settings).map(|i| check.started + i);
+            if !check.killed && due(limit) {
                 // Outlived its interval: killed, and counted as failed when
                 // it is reaped.
                 out.push(Action::SignalGroup {
-                    pgid: check,
+                    pgid: check.pid,
                     signal: libc::SIGKILL,
                 });
-                m.health.killed = true;
+                check.killed = true;
             }
         }
-        None if due(m.health.next) => {
-            m.health.next = None;
+        None if due(m.run.health.next) => {
+            m.run.health.next = None;
             out.push(Action::SpawnCheck);
         }
         None => {}
     }
-    if due(m.sample_at) {
-        m.sample_at = Some(now.mono + SAMPLE_EVERY);
+    if due(m.run.sample_at) {
+        m.run.sample_at = Some(now.mono + SAMPLE_EVERY);
         out.push(Action::SampleMemory { pid });
     }
 }
@@ -1085,19 +1132,19 @@ fn control(m: &mut Machine, cmd: Command, now: Now, out: &mut Vec<Action>) {
     use State::*;
     match cmd {
         Command::Up | Command::Restart => {
-            (m.want, m.once, m.permanent, m.deaths, m.streak) = (Want::Up, false, false, 0, 0);
+            (m.want_up, m.once, m.permanent, m.deaths, m.streak) = (true, false, false, 0, 0);
             match m.state {
                 Down => start(m, out),
                 Up { pid } | Orphan { pid } | Launching { pid } if cmd == Command::Restart => {
                     take_down(m, pid, now, out)
                 }
                 // Restart at once when the current run or finish is over.
-                FinishStarting | Finishing { .. } => m.asked = true,
+                FinishStarting | Finishing { .. } => m.ended.at_once = true,
                 Starting | Up { .. } | Orphan { .. } | Launching { .. } | Seeking { .. } => {}
             }
         }
         Command::Down => {
-            (m.want, m.once, m.next_start) = (Want::Down, false, None);
+            (m.want_up, m.once, m.next_start) = (false, false, None);
             match m.state {
                 Up { pid } | Orphan { pid } | Launching { pid } => take_down(m, pid, now, out),
                 // Starting: the signal goes out when RunStarted arrives;
@@ -1106,7 +1153,7 @@ fn control(m: &mut Machine, cmd: Command, now: Now, out: &mut Vec<Action>) {
             }
         }
         Command::Once => {
-            (m.want, m.once, m.next_start) = (Want::Down, true, None);
+            (m.want_up, m.once, m.next_start) = (false, true, None);
             match m.state {
                 Down => start(m, out),
                 Starting
@@ -1148,13 +1195,13 @@ fn control(m: &mut Machine, cmd: Command, now: Now, out: &mut Vec<Action>) {
             Up { pid } | Orphan { pid } | Launching { pid } => {
                 out.push(Action::Signal { pid, signal });
                 match signal {
-                    libc::SIGSTOP => m.paused = true,
-                    libc::SIGCONT => m.paused = false,
+                    libc::SIGSTOP => m.run.paused = true,
+                    libc::SIGCONT => m.run.paused = false,
                     _ => {}
                 }
                 if ends_service(signal) {
-                    m.asked = true;
-                    m.term_sent |= signal == libc::SIGTERM && m.want == Want::Down;
+                    m.run.asked = true;
+                    m.run.term_sent |= signal == libc::SIGTERM && !m.want_up;
                 }
             }
             // Signals are for the service; finish and nothing get none,

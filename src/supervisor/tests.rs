@@ -303,7 +303,7 @@ fn finish_exiting_125_is_a_permanent_failure() {
     let (m, out) = go(finishing(), &[exited(FINISH, 125)], 20_001);
     assert_eq!(out, []);
     assert!(m.permanent);
-    assert_eq!(m.want, Want::Down);
+    assert!(!m.want_up);
     assert!(m.status().ext.unwrap().has(flag::PERMANENT_FAILURE));
     let (_, out) = go(m, &[Event::Tick], 90_000);
     assert_eq!(out, [], "never restarted by time");
@@ -337,7 +337,7 @@ fn down_terms_then_conts_and_kills_after_timeout_kill() {
     .0;
     let (m, out) = go(m, &[cmd(b'd')], 1000);
     assert_eq!(out, [sig(RUN, libc::SIGHUP), sig(RUN, SIGCONT)]);
-    assert!(m.term_sent);
+    assert!(m.run.term_sent);
     assert_eq!(m.deadline(), Some(Duration::from_millis(4000)));
     let (m, out) = go(m, &[Event::Tick], 4000);
     assert_eq!(out, [sig(RUN, SIGKILL)]);
@@ -377,7 +377,7 @@ fn down_terms_then_conts_and_kills_after_timeout_kill() {
 fn restart_signals_and_starts_again_at_once() {
     let (m, out) = go(up(), &[cmd(b'r')], 1000);
     assert_eq!(out, [sig(RUN, SIGTERM), sig(RUN, SIGCONT)]);
-    assert!(!m.term_sent, "wanted up: not runit's 'got TERM'");
+    assert!(!m.run.term_sent, "wanted up: not runit's 'got TERM'");
     let (m, _) = go(m, &[killed(RUN, SIGTERM), Event::FinishFailed], 1001);
     assert_eq!(
         m.state,
@@ -610,7 +610,7 @@ fn a_check_that_outlives_its_interval_is_killed_and_fails() {
         }]
     );
     let (m, _) = go(m, &[killed(CHECK, SIGKILL)], 2001);
-    assert_eq!(m.health.last_ok, Some(false));
+    assert_eq!(m.run.health.last_ok, Some(false));
     // The next one is due at once.
     let (_, out) = go(m, &[Event::Tick], 2001);
     assert_eq!(out, [Action::SpawnCheck]);
@@ -811,7 +811,7 @@ fn a_check_left_running_when_the_service_dies_is_killed() {
     // Its result, when reaped, changes nothing.
     let (m2, out) = go(m, &[killed(CHECK, SIGKILL)], 1600);
     assert_eq!(out, []);
-    assert_eq!(m2.health.pid, None);
+    assert_eq!(m2.check, None);
 }
 
 /// What the world does between steps, chosen at random.
@@ -894,10 +894,7 @@ impl World {
                             self.run.is_none() && self.orphan.is_none(),
                             "two runs at once: {m:?}"
                         );
-                        assert!(
-                            m.want == Want::Up || m.once,
-                            "start while wanted down: {m:?}"
-                        );
+                        assert!(m.want_up || m.once, "start while wanted down: {m:?}");
                         assert!(self.launcher.is_none(), "two launchers at once: {m:?}");
                         if self.fail_next_spawn {
                             self.fail_next_spawn = false;
@@ -1099,8 +1096,7 @@ proptest! {
             // The status always tells the truth about what runs.
             let s = m.status();
             prop_assert_eq!(s.pid != 0, w.run.is_some() || w.orphan.is_some(), "{:?}", m);
-            prop_assert!(s.want != Want::Neither);
-            if m.state == State::Down && m.want == Want::Up && !m.permanent && !m.exit_when_down {
+            if m.state == State::Down && m.want_up && !m.permanent && !m.exit_when_down {
                 prop_assert!(m.deadline().is_some(), "wanted up, down, and nothing will start it: {:?}", m);
             }
             // A pid file is read until it names the daemon or time is up.
@@ -1109,8 +1105,8 @@ proptest! {
             }
             // A check that decides readiness is never left waiting (a
             // service that said RELOADING=1 or STOPPING=1 speaks for itself).
-            let unready = m.ready_at.is_zero() && !m.health.ending && m.health.pid.is_none()
-                && !m.reloading && !m.stopping;
+            let unready = m.run.ready_at.is_zero() && !m.run.health.ending && m.check.is_none()
+                && !m.run.reloading && !m.run.stopping;
             if matches!(m.state, State::Up { .. }) && m.settings.has_check && unready {
                 prop_assert!(m.deadline().is_some(), "up, unready, no check running and none due: {:?}", m);
             }
