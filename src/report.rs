@@ -39,7 +39,8 @@ pub struct Report {
     /// be read.
     pub supervised: bool,
     /// The service has a readiness mechanism (notification-fd, notify or
-    /// check), so "ready" tells more than "up".
+    /// check), so "ready" tells more than "up": as its status says, or its
+    /// settings where a status older than version 3 does not.
     pub readiness: bool,
     pub seen: Seen,
     /// The service's last sd_notify STATUS= text, if any.
@@ -91,7 +92,6 @@ pub fn look(dir: &Path) -> Report {
             };
         }
     }
-    r.readiness = sd.has_readiness();
     r.message = fs::read_prefix(&sd.file("supervise/message"), 200)
         .ok()
         .map(|b| {
@@ -117,6 +117,9 @@ pub fn look(dir: &Path) -> Report {
             },
         },
     };
+    if let Seen::Running(s) = &r.seen {
+        r.readiness = s.has_readiness().unwrap_or_else(|| sd.has_readiness());
+    }
     r
 }
 
@@ -179,9 +182,7 @@ impl Report {
 
     /// Whether the service is up and, where it has a mechanism, ready.
     pub fn is_ready(&self) -> bool {
-        self.status().is_some_and(|s| {
-            s.is_up() && (!self.readiness || s.ext.is_none_or(|x| x.has(flag::READY)))
-        })
+        self.status().is_some_and(|s| s.is_ready(self.readiness))
     }
 
     /// svstat's line, without the newline.

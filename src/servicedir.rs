@@ -3,6 +3,7 @@
 //! invalid value is reported and treated as absent, never fatal.
 
 use crate::error::{Doing, Error};
+use crate::status::Readiness;
 use crate::sys::{Errno, Path, fs, signal};
 use alloc::format;
 use alloc::string::String;
@@ -55,7 +56,8 @@ impl ServiceDir {
 
     /// Whether the service says when it is ready (notification-fd or
     /// notify) or has a check that can tell: then "ready" means more than
-    /// "up".
+    /// "up". Only for a status file older than version 3, which does not
+    /// say it: supervise publishes what it decided.
     ///
     /// Decided from the same parsed settings as supervise's, so that an
     /// invalid notification-fd, which supervise warns about and ignores,
@@ -70,7 +72,7 @@ impl ServiceDir {
             has_check: self.helper("check", "", &mut |_| {}),
             ..self.launch_settings(&mut |_| {})
         };
-        settings.has_readiness()
+        settings.readiness().is_mechanism()
     }
 
     /// A setting's trimmed text; None when the file is absent. A file that
@@ -298,10 +300,12 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Whether the service tells when it is ready (or a check does):
-    /// otherwise it is ready as soon as it runs.
-    pub fn has_readiness(&self) -> bool {
-        self.notification_fd.is_some() || self.notify || self.has_check
+    /// How the service tells when it is ready.
+    pub fn readiness(&self) -> Readiness {
+        Readiness::of(
+            self.notification_fd.is_some() || self.notify,
+            self.has_check,
+        )
     }
 }
 

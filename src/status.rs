@@ -6,16 +6,18 @@ use crate::error::{Doing, Error};
 use crate::sys::{Path, fs};
 use crate::tai64::Tai64n;
 
-/// Size of the status svkit writes (extension version 2).
-pub const LEN: usize = 58;
+/// Size of the status svkit writes (extension version 3).
+pub const LEN: usize = 59;
 /// Size of an extension version 1 status, the shortest svkit ever wrote.
 pub const V1_LEN: usize = 54;
+/// Size of an extension version 2 status: memory restarts added.
+pub const V2_LEN: usize = 58;
 /// Bytes daemontools writes and reads.
 pub const DAEMONTOOLS_LEN: usize = 18;
 /// Bytes runit writes and reads.
 pub const RUNIT_LEN: usize = 20;
 /// The extension version svkit writes at offset 20.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// What the supervisor is running.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -33,6 +35,36 @@ pub enum Want {
     /// daemontools after `svc -o` writes 0: neither. svkit never does,
     /// because runit's `sv` would then never send `u` or `d`.
     Neither,
+}
+
+/// How a service tells that it is ready (man/supervise.8, READINESS).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Readiness {
+    /// It has no mechanism: ready as soon as it runs.
+    AtStart,
+    /// It says so itself: notification-fd, or sd_notify's READY=1. A
+    /// check, if it has one, only tells its health.
+    Says,
+    /// Its first passing check makes it ready.
+    Check,
+}
+
+impl Readiness {
+    /// The mechanism of a service that `says` it is ready itself
+    /// (notification-fd or notify) and that `has_check` or not.
+    pub fn of(says: bool, has_check: bool) -> Readiness {
+        match (says, has_check) {
+            (true, _) => Readiness::Says,
+            (false, true) => Readiness::Check,
+            (false, false) => Readiness::AtStart,
+        }
+    }
+
+    /// Whether the service has a mechanism, so that "ready" tells more
+    /// than "up".
+    pub fn is_mechanism(self) -> bool {
+        self != Readiness::AtStart
+    }
 }
 
 /// Bits of the extension's flag byte.
@@ -65,6 +97,9 @@ pub struct Extension {
     pub next_start: Tai64n,
     /// Restarts by the memory guard since supervise started (version 2).
     pub memory_restarts: u32,
+    /// The service has a readiness mechanism (version 3; None in older
+    /// files, which leave it to the service's settings).
+    pub has_readiness: Option<bool>,
 }
 
 impl Extension {
@@ -100,7 +135,25 @@ impl Status {
         self.pid != 0 && self.state == RunState::Run
     }
 
-    /// The external form: 54 bytes, or runit's 20 without an extension.
+    /// Whether the service has a readiness mechanism: false under
+    /// daemontools and runit, which know none; None in an svkit file
+    /// older than version 3, which does not say.
+    pub fn has_readiness(&self) -> Option<bool> {
+        match self.ext {
+            None => Some(false),
+            Some(x) => x.has_readiness,
+        }
+    }
+
+    /// Whether `run` is running and ready: it said so (or its check did)
+    /// if it has a readiness mechanism. `mechanism` stands in where the
+    /// file does not say whether it has one.
+    pub fn is_ready(&self, mechanism: bool) -> bool {
+        let needs_word = self.has_readiness().unwrap_or(mechanism);
+        self.is_up() && (!needs_word || self.ext.is_some_and(|x| x.has(flag::READY)))
+    }
+
+    /// The external form: LEN bytes, or runit's 20 without an extension.
     pub fn encode(&self) -> ([u8; LEN], usize) {
         let mut b = [0u8; LEN];
         b[..12].copy_from_slice(&self.changed.encode());
@@ -123,6 +176,9 @@ impl Status {
         b[38..42].copy_from_slice(&x.deaths.to_le_bytes());
         b[42..54].copy_from_slice(&x.next_start.encode());
         b[54..58].copy_from_slice(&x.memory_restarts.to_le_bytes());
+        // More flags, so far one. None only comes from decoding an older
+        // file: a supervise knows.
+        b[58] = x.has_readiness.unwrap_or(false) as u8;
         (b, LEN)
     }
 
@@ -172,9 +228,13 @@ impl Status {
                 last_wait: i32::from_le_bytes(b[34..38].try_into().map_err(|_| BadFormat)?),
                 deaths: u32::from_le_bytes(b[38..42].try_into().map_err(|_| BadFormat)?),
                 next_start: Tai64n::decode(b[42..54].try_into().map_err(|_| BadFormat)?),
-                memory_restarts: match b.get(54..58) {
+                memory_restarts: match b.get(54..V2_LEN) {
                     Some(v) => u32::from_le_bytes(v.try_into().map_err(|_| BadFormat)?),
                     None => 0,
+                },
+                has_readiness: match b.get(V2_LEN) {
+                    Some(&v) if b[20] >= 3 => Some(v & 1 != 0),
+                    Some(_) | None => None,
                 },
             })
         } else {
@@ -237,15 +297,19 @@ mod tests {
             any::<u32>(),
             any_tai(),
             any::<u32>(),
+            any::<bool>(),
         )
             .prop_map(
-                |(flags, ready_at, last_wait, deaths, next_start, memory_restarts)| Extension {
-                    flags,
-                    ready_at,
-                    last_wait,
-                    deaths,
-                    next_start,
-                    memory_restarts,
+                |(flags, ready_at, last_wait, deaths, next_start, memory_restarts, readiness)| {
+                    Extension {
+                        flags,
+                        ready_at,
+                        last_wait,
+                        deaths,
+                        next_start,
+                        memory_restarts,
+                        has_readiness: Some(readiness),
+                    }
                 },
             );
         (
@@ -308,6 +372,62 @@ mod tests {
             (s.pid, s.state, s.want, s.ext),
             (0x1234, RunState::Run, Want::Up, None)
         );
+    }
+
+    fn up_with(flags: u8, has_readiness: bool) -> ([u8; LEN], usize) {
+        Status {
+            changed: Tai64n::from_unix(core::time::Duration::ZERO),
+            pid: 7,
+            paused: false,
+            want: Want::Up,
+            term_sent: false,
+            state: RunState::Run,
+            ext: Some(Extension {
+                flags,
+                memory_restarts: 3,
+                has_readiness: Some(has_readiness),
+                ..Extension::default()
+            }),
+        }
+        .encode()
+    }
+
+    #[test]
+    fn older_versions_do_not_say_whether_there_is_a_readiness_mechanism() {
+        let (mut b, n) = up_with(0, true);
+        assert_eq!(Status::decode(&b[..n]).unwrap().has_readiness(), Some(true));
+        b[20] = 2;
+        let v2 = Status::decode(&b[..V2_LEN]).unwrap();
+        assert_eq!(
+            (v2.has_readiness(), v2.ext.unwrap().memory_restarts),
+            (None, 3)
+        );
+        b[20] = 1;
+        let v1 = Status::decode(&b[..V1_LEN]).unwrap();
+        assert_eq!(
+            (v1.has_readiness(), v1.ext.unwrap().memory_restarts),
+            (None, 0)
+        );
+        let runit = Status::decode(&b[..RUNIT_LEN]).unwrap();
+        assert_eq!(runit.has_readiness(), Some(false));
+    }
+
+    #[test]
+    fn ready_needs_the_word_only_with_a_mechanism() {
+        let ready = |(b, n): ([u8; LEN], usize), mechanism| {
+            Status::decode(&b[..n]).unwrap().is_ready(mechanism)
+        };
+        assert!(ready(up_with(0, false), true), "no mechanism: up is ready");
+        assert!(!ready(up_with(0, true), false));
+        assert!(ready(up_with(flag::READY, true), false));
+        let (mut b, _) = up_with(0, true);
+        b[20] = 2;
+        assert!(
+            !ready((b, V2_LEN), true),
+            "an older file: as the caller says"
+        );
+        assert!(ready((b, V2_LEN), false));
+        assert!(ready((b, RUNIT_LEN), true), "runit: up is ready");
     }
 
     #[test]

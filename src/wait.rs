@@ -4,7 +4,7 @@
 
 use crate::control;
 use crate::error::{Doing, Error};
-use crate::status::{self, Status, flag};
+use crate::status::{self, Status};
 use crate::sys::inotify::Inotify;
 use crate::sys::poll::{self, Watch};
 use crate::sys::{Errno, Fd, Path, fs, time};
@@ -45,8 +45,9 @@ impl Goal {
     /// Whether `now` reaches the goal; `before` is the status seen before
     /// the command was sent (for the restart goals).
     pub fn reached(self, now: &Status, before: Option<&Status>) -> bool {
-        // A daemontools or runit supervisor knows no readiness: up is ready.
-        let ready = now.is_up() && now.ext.is_none_or(|x| x.has(flag::READY));
+        // A status older than version 3 does not say whether the service
+        // has a readiness mechanism: the ready flag decides, as it did.
+        let ready = now.is_ready(true);
         let new_run = before.is_none_or(|b| b.pid != now.pid || b.changed != now.changed);
         match self {
             Goal::Up => now.is_up(),
@@ -186,7 +187,7 @@ fn wait_input(inotify: &Inotify, deadline: Duration) -> Result<bool, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::{Extension, RunState, Want};
+    use crate::status::{Extension, RunState, Want, flag};
     use crate::tai64::Tai64n;
 
     fn st(pid: u32, state: RunState, flags: Option<u8>, changed: u64) -> Status {

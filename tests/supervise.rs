@@ -55,7 +55,7 @@ fn run_starts_in_its_own_session_with_the_dir_name_and_files_get_their_modes() {
     for f in ["status", "pid", "stat"] {
         assert_eq!(mode(&sup.join(f)), 0o644, "{f}");
     }
-    assert_eq!(status_bytes(&web).unwrap().len(), 58);
+    assert_eq!(status_bytes(&web).unwrap().len(), 59);
 }
 
 #[test]

@@ -10,7 +10,7 @@ pub mod run;
 
 use crate::control::Command;
 use crate::servicedir::Settings;
-use crate::status::{Extension, RunState, Status, Want, flag};
+use crate::status::{Extension, Readiness, RunState, Status, Want, flag};
 use crate::tai64::Tai64n;
 use alloc::vec::Vec;
 use core::ffi::c_int;
@@ -99,6 +99,16 @@ pub struct Running {
     pub pid: i32,
     /// None once SIGKILL was sent.
     kill_at: Option<Duration>,
+}
+
+/// A `run` left alive by a previous supervise, as its status told.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Adopted {
+    pub pid: i32,
+    /// Its last change between up and down.
+    pub changed: Tai64n,
+    /// Whether the service has a readiness mechanism.
+    pub has_readiness: bool,
 }
 
 /// What happened.
@@ -280,6 +290,9 @@ pub struct Machine {
     pub permanent: bool,
     /// Settings read at the last start.
     pub settings: Settings,
+    /// The service has a readiness mechanism: decided at each start from
+    /// the settings; for an orphan, as its supervise told.
+    pub has_readiness: bool,
     /// Last change between up and down.
     pub changed: Tai64n,
     /// Wait status of the last run that died.
@@ -312,12 +325,11 @@ pub struct Machine {
 
 impl Machine {
     /// A fresh supervise: `normally_up` unless S/down exists; `orphan` is a
-    /// run left alive by a previous supervise, with its status's change
-    /// time.
-    pub fn new(normally_up: bool, orphan: Option<(i32, Tai64n)>, now: Now) -> Machine {
-        let (state, changed) = match orphan {
-            Some((pid, changed)) => (State::Orphan { pid }, changed),
-            None => (State::Down, now.wall),
+    /// run left alive by a previous supervise.
+    pub fn new(normally_up: bool, orphan: Option<Adopted>, now: Now) -> Machine {
+        let (state, changed, has_readiness) = match orphan {
+            Some(o) => (State::Orphan { pid: o.pid }, o.changed, o.has_readiness),
+            None => (State::Down, now.wall, false),
         };
         Machine {
             state,
@@ -326,6 +338,7 @@ impl Machine {
             exit_when_down: false,
             permanent: false,
             settings: Settings::default(),
+            has_readiness,
             changed,
             last_wait: 0,
             deaths: 0,
@@ -438,6 +451,7 @@ impl Machine {
                 deaths: self.deaths,
                 next_start: self.next_start.map_or(Tai64n::ZERO, |(_, wall)| wall),
                 memory_restarts: self.memory_restarts,
+                has_readiness: Some(self.has_readiness),
             }),
         }
     }
@@ -505,6 +519,7 @@ fn run_spawned(m: &mut Machine, spawned: Option<(i32, Settings)>, now: Now, out:
     match (m.state, spawned) {
         (Starting, Some((pid, settings))) => {
             m.settings = settings;
+            m.has_readiness = settings.readiness().is_mechanism();
             // For a daemon that forks away too: it starts with its
             // launcher, and a new supervise recognises an orphan by a
             // start time close to this one.
@@ -841,9 +856,9 @@ fn enter_up(m: &mut Machine, pid: i32, now: Now) {
     let settings = m.settings;
     m.state = State::Up { pid };
     // No readiness mechanism: ready as soon as it runs.
-    m.run.ready_at = match settings.has_readiness() {
-        true => Tai64n::ZERO,
-        false => now.wall,
+    m.run.ready_at = match settings.readiness() {
+        Readiness::Says | Readiness::Check => Tai64n::ZERO,
+        Readiness::AtStart => now.wall,
     };
     m.run.health = Health {
         // Periodic checks start one interval in; a check that only
@@ -916,11 +931,14 @@ fn checked(m: &mut Machine, ok: bool, now: Now, out: &mut Vec<Action>) {
 }
 
 /// A check passed: the failure count and the grace are over, and a
-/// service with no other readiness mechanism is ready.
+/// service that does not say it is ready itself is ready.
 fn became_healthy(m: &mut Machine, now: Now) {
     (m.run.health.failures, m.run.health.grace_until) = (0, None);
-    let others = m.settings.notification_fd.is_some() || m.settings.notify;
-    if m.run.ready_at.is_zero() && !others {
+    let by_check = match m.settings.readiness() {
+        Readiness::Check | Readiness::AtStart => true,
+        Readiness::Says => false,
+    };
+    if m.run.ready_at.is_zero() && by_check {
         m.run.ready_at = now.wall;
     }
 }

@@ -4,7 +4,7 @@
 //! it nothing is: a failed action is reported and the machine retries.
 
 use super::pidfile::{self, Refusal};
-use super::{Action, Event, Helper, Machine, Notice, Now, Why, memory, orphan, step};
+use super::{Action, Adopted, Event, Helper, Machine, Notice, Now, Why, memory, orphan, step};
 use crate::control::Command;
 use crate::die;
 use crate::error::{Doing, Error};
@@ -84,7 +84,12 @@ pub fn supervise_instance(shown: Path, instance: Option<u32>) -> Result<(), Erro
         let pid = orphan::find(s.pid, s.changed)?;
         // ESRCH: it died in the meantime, and there is nothing to wait for.
         io.orphan = Some(process::pidfd_open(pid).ok()?);
-        Some((pid, s.changed))
+        Some(Adopted {
+            pid,
+            changed: s.changed,
+            // An older supervise did not say: the settings do.
+            has_readiness: s.has_readiness().unwrap_or_else(|| io.dir.has_readiness()),
+        })
     });
     let mut m = Machine::new(io.dir.normally_up(), orphan, now);
     // The first publish waits for the first Tick, which usually starts the

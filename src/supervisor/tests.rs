@@ -85,7 +85,14 @@ fn backing_off() -> Machine {
     go(up(), &[exited(RUN, 1), Event::FinishFailed], 100).0
 }
 fn orphan() -> Machine {
-    Machine::new(true, Some((ORPHAN, at(0).wall)), at(0))
+    Machine::new(true, Some(adopted()), at(0))
+}
+fn adopted() -> Adopted {
+    Adopted {
+        pid: ORPHAN,
+        changed: at(0).wall,
+        has_readiness: false,
+    }
 }
 fn with_pidfile() -> Settings {
     Settings {
@@ -1066,10 +1073,10 @@ proptest! {
         helpers in (any::<bool>(), any::<bool>(), any::<bool>()),
         hs in proptest::collection::vec(happening(), 0..60),
     ) {
-        let orphan = with_orphan.then_some((ORPHAN, at(0).wall));
+        let orphan = with_orphan.then_some(adopted());
         let mut w = World {
             now: 0, next_pid: 1000, run: None, finish: None,
-            orphan: orphan.map(|(p, _)| p), fail_next_spawn: false, exited: false,
+            orphan: orphan.map(|o| o.pid), fail_next_spawn: false, exited: false,
             check: None, run_started: 0, launcher: None, pid_written: false,
             helpers: Vec::new(),
             settings: Settings {
