@@ -23,6 +23,7 @@ pub mod limits;
 pub mod lock;
 pub mod logsink;
 pub mod metrics;
+pub mod procfs;
 pub mod proctitle;
 pub mod report;
 pub mod request;

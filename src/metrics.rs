@@ -4,9 +4,9 @@
 //! Also what a service's processes use, read from /proc only when svstat
 //! asks (supervise never wakes up for it).
 
+use crate::procfs;
 use crate::report::Report;
 use crate::status::Want;
-use crate::sys::{Path, fs};
 use crate::tai64::Tai64n;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -37,27 +37,6 @@ pub struct Usage {
     pub fds: Option<u64>,
 }
 
-/// Clock ticks per second of /proc's CPU times.
-fn ticks_per_second() -> u64 {
-    crate::sys::clock_ticks()
-}
-
-/// (session, CPU ticks, resident pages) from /proc/PID/stat. Fields count
-/// from the last ')': the command name may hold spaces and parentheses.
-fn parse_stat(text: &[u8]) -> Option<(i32, u64, u64)> {
-    let close = text.iter().rposition(|&b| b == b')')?;
-    let rest = core::str::from_utf8(&text[close + 1..]).ok()?;
-    // After the name: state(3) ppid(4) pgrp(5) session(6) ... utime(14)
-    // stime(15) cutime(16) cstime(17) ... rss(24).
-    let f: Vec<&str> = rest.split_ascii_whitespace().take(22).collect();
-    let field = |n: usize| f.get(n - 3).and_then(|v| v.parse::<i64>().ok());
-    let session = field(6)? as i32;
-    let ticks = [14, 15, 16, 17]
-        .iter()
-        .try_fold(0u64, |t, &n| Some(t + field(n)?.max(0) as u64))?;
-    Some((session, ticks, field(24)?.max(0) as u64))
-}
-
 /// Fills in `usage` for every report whose service is up, in one pass
 /// over /proc.
 pub fn read_usage(reports: &mut [Report]) {
@@ -68,38 +47,27 @@ pub fn read_usage(reports: &mut [Report]) {
     if sessions.iter().all(|&s| s == 0) {
         return;
     }
-    let Ok(names) = fs::list_dir(&Path::from("/proc")) else {
-        return;
-    };
     let page = crate::sys::page_size();
     let mut usage: Vec<Usage> =
         alloc::vec![Usage { fds: Some(0), ..Usage::default() }; reports.len()];
-    for name in names {
-        if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
-            continue;
+    let listed = procfs::for_each(|pid, stat| {
+        if stat.session == 0 {
+            return;
         }
-        let dir = Path::from("/proc").join(&name);
-        // A process that ended since the listing has nothing to count.
-        let Ok(text) = fs::read_prefix(&dir.join("stat"), 1024) else {
-            continue;
-        };
-        let Some((session, ticks, pages)) = parse_stat(&text) else {
-            continue;
-        };
-        if session == 0 {
-            continue;
-        }
-        let fds = fs::list_dir(&dir.join("fd")).ok().map(|l| l.len() as u64);
+        let fds = procfs::open_fds(pid);
         for (u, _) in usage
             .iter_mut()
             .zip(&sessions)
-            .filter(|(_, s)| **s == session)
+            .filter(|(_, s)| **s == stat.session)
         {
-            u.rss = u.rss.saturating_add(pages.saturating_mul(page));
-            u.cpu_ticks = u.cpu_ticks.saturating_add(ticks);
+            u.rss = u.rss.saturating_add(stat.rss_pages.saturating_mul(page));
+            u.cpu_ticks = u.cpu_ticks.saturating_add(stat.cpu_ticks);
             u.processes += 1;
             u.fds = u.fds.zip(fds).map(|(a, b)| a + b);
         }
+    });
+    if listed.is_none() {
+        return;
     }
     for ((r, u), s) in reports.iter_mut().zip(usage).zip(sessions) {
         if s != 0 && u.processes > 0 {
@@ -110,7 +78,7 @@ pub fn read_usage(reports: &mut [Report]) {
 
 /// Clock ticks as seconds with three decimals, without floating point.
 pub fn seconds(ticks: u64) -> String {
-    let hz = ticks_per_second();
+    let hz = crate::sys::clock_ticks();
     let milli = ticks.saturating_mul(1000) / hz;
     alloc::format!("{}.{:03}", milli / 1000, milli % 1000)
 }
@@ -271,23 +239,6 @@ mod tests {
         assert!(text.contains("svkit_supervised{service=\"/service/x\"} 1\n"));
         assert!(text.contains("svkit_status_readable{service=\"/service/x\"} 0\n"));
         assert!(!text.contains("svkit_up{"));
-    }
-
-    #[test]
-    fn stat_gives_session_cpu_and_rss() {
-        let line = b"42 (a) b (c)) S 1 42 40 0 -1 4194560 100 0 0 0 11 22 3 4 20 0 1 0 123 4567 89 18446744073709551615";
-        assert_eq!(parse_stat(line), Some((40, 40, 89)));
-        assert_eq!(parse_stat(b"42 (x) S 1"), None);
-    }
-
-    #[test]
-    fn our_own_session_uses_something() {
-        // The test process is no service: look at its session directly.
-        let sid = crate::sys::getsid();
-        let text = fs::read_prefix(&Path::from("/proc/self/stat"), 1024).unwrap();
-        let (session, _, pages) = parse_stat(&text).unwrap();
-        assert_eq!(session, sid);
-        assert!(pages > 0);
     }
 
     #[test]

@@ -5,13 +5,12 @@
 
 use super::{Action, Event, Failure, Found, Notice, Role, Tree, dir_of, listing, step};
 use crate::error::{Doing, Error};
-use crate::supervisor::orphan;
 use crate::sys::inotify::Inotify;
 use crate::sys::poll::{self, Watch};
 use crate::sys::process::{self, Spawn};
 use crate::sys::signal::{self, Signals};
 use crate::sys::{self, Errno, Fd, Path, fd, fork, fs, limits, program, time};
-use crate::{control, die, status};
+use crate::{control, die, procfs, status};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::vec::Vec;
@@ -331,7 +330,7 @@ impl Io {
                 // session, started when the status says) is killed.
                 let run = status::read(&dir)
                     .ok()
-                    .and_then(|s| orphan::find(s.pid, s.changed));
+                    .and_then(|s| procfs::find_run(s.pid, s.changed));
                 if let Some(pid) = run {
                     // Every run leads its own process group.
                     kill(-pid, libc::SIGKILL);

@@ -3,8 +3,6 @@
 //! clock: `run.rs` owns the fds and children and feeds back what happened.
 //! man/supervise.8 describes the behaviour; this is its only definition.
 
-pub mod memory;
-pub mod orphan;
 pub mod pidfile;
 pub mod run;
 

@@ -4,9 +4,8 @@
 //! it nothing is: a failed action is reported and the machine retries.
 
 use super::pidfile::{self, Refusal};
-use super::{Action, Adopted, Event, Helper, Machine, Notice, Now, Why, memory, orphan, step};
+use super::{Action, Adopted, Event, Helper, Machine, Notice, Now, Why, step};
 use crate::control::Command;
-use crate::die;
 use crate::error::{Doing, Error};
 use crate::servicedir::{ServiceDir, Settings};
 use crate::status::{self, RunState, Status};
@@ -15,6 +14,7 @@ use crate::sys::process::{self, Spawn};
 use crate::sys::signal::{self, Signals};
 use crate::sys::{Errno, Fd, Path, fd, fs, socket, time};
 use crate::tai64::Tai64n;
+use crate::{die, procfs};
 use alloc::collections::VecDeque;
 use alloc::ffi::CString;
 use alloc::format;
@@ -81,7 +81,7 @@ pub fn supervise_instance(shown: Path, instance: Option<u32>) -> Result<(), Erro
     let mut io = Io::open(shown, instance)?;
     let previous = status::read(&io.home).ok();
     let orphan = previous.filter(|s| s.state == RunState::Run).and_then(|s| {
-        let pid = orphan::find(s.pid, s.changed)?;
+        let pid = procfs::find_run(s.pid, s.changed)?;
         // ESRCH: it died in the meantime, and there is nothing to wait for.
         io.orphan = Some(process::pidfd_open(pid).ok()?);
         Some(Adopted {
@@ -324,7 +324,7 @@ impl Io {
                 }
             },
             Action::SampleMemory { pid } => {
-                memory::session_rss(pid).map(|rss| Event::Memory { rss })
+                procfs::session_rss(pid).map(|rss| Event::Memory { rss })
             }
             Action::Restarting(why) => {
                 let s = &self.who();
@@ -526,7 +526,8 @@ impl Io {
             };
             let Some(run) = m.run_pid() else { continue };
             let Some(sender) = sender else { continue };
-            let ours = sender.pid == run || session_of(sender.pid) == Some(run);
+            let ours =
+                sender.pid == run || procfs::stat(sender.pid).map(|s| s.session) == Some(run);
             if !ours {
                 continue;
             }
@@ -643,12 +644,6 @@ fn helper_name(helper: Helper) -> &'static str {
         Helper::Stop => "stop",
         Helper::Reload => "reload",
     }
-}
-
-/// The session of process `pid`, from /proc.
-fn session_of(pid: i32) -> Option<i32> {
-    let text = fs::read_prefix(&Path::from(format!("/proc/{pid}/stat").as_str()), 1024).ok()?;
-    memory::parse_stat(&text).map(|(session, _)| session)
 }
 
 impl Io {
