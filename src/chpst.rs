@@ -206,9 +206,7 @@ pub fn apply(o: &Options) -> Result<(), Error> {
     if let Some(dir) = &o.env_dir {
         // runit's words for a directory it cannot read.
         let vars = envdir::read(dir).map_err(|e| match e.errno() {
-            Some(errno) => Err::<(), _>(errno)
-                .doing(|| format!("switch to directory: {dir}"))
-                .unwrap_err(),
+            Some(errno) => Error::sys(format!("switch to directory: {dir}"), errno),
             None => e,
         })?;
         envdir::apply(&vars)?;

@@ -38,6 +38,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// A system call failed with `errno` while doing `doing`: `unable to
+    /// {doing}: {strerror}`. For an errno met outside a `Result` chain.
+    pub fn sys(doing: impl Into<String>, errno: Errno) -> Error {
+        Error::Sys {
+            doing: doing.into(),
+            reason: Reason::Errno(errno),
+        }
+    }
+
     /// An error whose reason is not an errno: `unable to {doing}: {reason}`.
     pub fn other(doing: impl Into<String>, reason: impl Into<String>) -> Error {
         Error::Sys {
@@ -83,10 +92,7 @@ pub trait Doing<T> {
 
 impl<T> Doing<T> for SysResult<T> {
     fn doing(self, what: impl FnOnce() -> String) -> Result<T, Error> {
-        self.map_err(|e| Error::Sys {
-            doing: what(),
-            reason: Reason::Errno(e),
-        })
+        self.map_err(|e| Error::sys(what(), e))
     }
 }
 
@@ -101,6 +107,11 @@ mod tests {
         assert_eq!(
             format!("{}", e.unwrap_err()),
             "unable to open x: No such file or directory"
+        );
+        let e = Error::sys("open x", Errno::ENOENT);
+        assert_eq!(
+            Err::<(), _>(e),
+            Err(Errno::ENOENT).doing(|| "open x".into())
         );
     }
 

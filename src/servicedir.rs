@@ -2,7 +2,7 @@
 //! (man/svkit.7). Settings are one small file each, whitespace-trimmed; an
 //! invalid value is reported and treated as absent, never fatal.
 
-use crate::error::{Doing, Error};
+use crate::error::Error;
 use crate::status::Readiness;
 use crate::sys::{Errno, Path, fs, signal};
 use alloc::format;
@@ -91,11 +91,7 @@ impl ServiceDir {
             },
             Err(Errno::ENOENT) => None,
             Err(e) => {
-                warn(
-                    &Err::<(), _>(e)
-                        .doing(|| format!("read {}", self.show(name)))
-                        .unwrap_err(),
-                );
+                warn(&Error::sys(format!("read {}", self.show(name)), e));
                 None
             }
         }
@@ -244,9 +240,7 @@ impl ServiceDir {
                 false
             }
             Err(e) => {
-                let e = Err::<(), _>(e)
-                    .doing(|| format!("use {}", self.show(name)))
-                    .unwrap_err();
+                let e = Error::sys(format!("use {}", self.show(name)), e);
                 warn(&e);
                 false
             }

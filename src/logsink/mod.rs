@@ -314,9 +314,7 @@ impl Lines {
                     let fd = &self.status[*i];
                     while let Err(e) = fd.pwrite_all(&padded, 0) {
                         if !trouble {
-                            let err = Err::<(), _>(e)
-                                .doing(|| alloc::format!("write {path}"))
-                                .unwrap_err();
+                            let err = Error::sys(alloc::format!("write {path}"), e);
                             crate::die::warn(name(), &format_args!("{err}, pausing"));
                             trouble = true;
                         }

@@ -209,12 +209,7 @@ impl Io {
                 Some(Event::Listed(found))
             }
             Err(e) => {
-                die::warn(
-                    prog(),
-                    &Err::<(), _>(e)
-                        .doing(|| format!("list {}", self.shown))
-                        .unwrap_err(),
-                );
+                die::warn(prog(), &Error::sys(format!("list {}", self.shown), e));
                 None
             }
         }
@@ -269,10 +264,7 @@ impl Io {
             watches.push(Watch::input(fd));
         }
         if let Err(e) = poll::wait(&mut watches, Some(timeout)) {
-            die::warn(
-                prog(),
-                &Err::<(), _>(e).doing(|| "poll".into()).unwrap_err(),
-            );
+            die::warn(prog(), &Error::sys("poll", e));
         }
         let (mut terminate, mut rescan) = (false, false);
         self.signals.drain(|sig| match sig {
@@ -485,9 +477,7 @@ fn kill(pid: i32, sig: i32) {
         // Already gone: its exit is on its way to us.
         Ok(()) | Err(Errno::ESRCH) => {}
         Err(e) => {
-            let e = Err::<(), _>(e)
-                .doing(|| format!("signal pid {pid}"))
-                .unwrap_err();
+            let e = Error::sys(format!("signal pid {pid}"), e);
             die::warn(prog(), &e);
         }
     }

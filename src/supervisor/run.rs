@@ -207,7 +207,7 @@ impl Io {
             watches.len() - 1
         });
         if let Err(e) = poll::wait(&mut watches, timeout) {
-            die::warn(PROG, &Err::<(), _>(e).doing(|| "poll".into()).unwrap_err());
+            die::warn(PROG, &Error::sys("poll", e));
         }
         let mut terminate = false;
         self.signals
@@ -273,9 +273,7 @@ impl Io {
                         Ok(()) => self.follow.subreaper = true,
                         Err(e) => die::warn(
                             PROG,
-                            &Err::<(), _>(e)
-                                .doing(|| format!("become a subreaper for {}", self.dir.shown))
-                                .unwrap_err(),
+                            &Error::sys(format!("become a subreaper for {}", self.dir.shown), e),
                         ),
                     }
                 }
@@ -575,9 +573,7 @@ impl Io {
             // Already gone: its exit is on its way to us.
             Ok(()) | Err(Errno::ESRCH) => {}
             Err(e) => {
-                let e = Err::<(), _>(e)
-                    .doing(|| format!("signal {} (pid {pid})", self.who()))
-                    .unwrap_err();
+                let e = Error::sys(format!("signal {} (pid {pid})", self.who()), e);
                 die::warn(PROG, &e);
             }
         }
