@@ -1,4 +1,6 @@
-//! The only code that prints diagnostics or ends the process.
+//! The only code that prints diagnostics, and how a program ends on an
+//! error (`fatal`, `usage`). A program ends normally through `main!`,
+//! with what its `run` returns; a forked child, with `sys::exit`.
 //!
 //! Messages have daemontools' form, one write(2) each so that lines from
 //! many supervisors sharing scan's stderr never interleave:

@@ -3,7 +3,8 @@
 //!
 //! The library is `no_std` (core, alloc and rustix through `sys`):
 //! the std runtime would cost an idle supervise more memory than all of
-//! daemontools' supervise, and every svc call 200 us of start-up.
+//! daemontools' supervise, and every svc call a start-up of its own
+//! (README.md's "Why no_std" has the figures, dated).
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;

@@ -587,7 +587,8 @@ impl Io {
             return;
         }
         // status first: it is what svstat, svc -w and the peers' tools
-        // read, and each file is a rename (~130 us on ext4), so it leads.
+        // read, and each file is a rename, the dear part of a publish, so
+        // it leads.
         // pid and stat, runit's text files, follow within the same step.
         let (bytes, len) = s.encode();
         self.write("supervise/status", &bytes[..len]);
