@@ -1,7 +1,7 @@
 //! What /proc says about running processes: /proc/PID/stat parsed in one
 //! place, for supervise (its memory guard, the senders of sd_notify
-//! messages, the run a killed supervise left behind), scan (the same) and
-//! svstat (what a service uses).
+//! messages, the run a killed supervise left behind), scan (the same, and
+//! how many tasks the machine runs) and svstat (what a service uses).
 
 use crate::sys::{Path, fs};
 use crate::tai64::Tai64n;
@@ -81,6 +81,19 @@ pub fn for_each(mut each: impl FnMut(i32, &Stat)) -> Option<()> {
 pub fn open_fds(pid: i32) -> Option<u64> {
     let fds = fs::list_dir(&Path::from(format!("/proc/{pid}/fd").as_str())).ok()?;
     Some(fds.len() as u64)
+}
+
+/// The number of processes (threads) on the machine, from /proc/loadavg:
+/// "0.15 0.27 0.13 1/1581 12345".
+pub fn parse_tasks(loadavg: &[u8]) -> Option<u64> {
+    let field = loadavg.split(|&b| b == b' ').nth(3)?;
+    let total = field.split(|&b| b == b'/').nth(1)?;
+    core::str::from_utf8(total).ok()?.parse().ok()
+}
+
+/// The number of processes (threads) on the machine now.
+pub fn tasks() -> Option<u64> {
+    parse_tasks(&fs::read_prefix(&Path::from("/proc/loadavg"), 256).ok()?)
 }
 
 /// Resident bytes of all processes in session `sid` (a run script that
@@ -180,6 +193,13 @@ mod tests {
             ..stat
         };
         assert!(!is_same_run(4120, &zombie, 1000, 100, at(1050)));
+    }
+
+    #[test]
+    fn tasks_are_the_total_after_the_slash() {
+        assert_eq!(parse_tasks(b"0.15 0.27 0.13 1/1581 12345\n"), Some(1581));
+        assert_eq!(parse_tasks(b"0.15 0.27"), None);
+        assert!(tasks().unwrap() > 0);
     }
 
     #[test]

@@ -182,10 +182,7 @@ impl Io {
         let procs = tree.short_of(Failure::Procs);
         if procs > self.told_short.1 {
             // A supervise and its service: two processes each, at least.
-            let running = fs::read(&Path::from("/proc/loadavg"))
-                .ok()
-                .and_then(|l| tasks(&l))
-                .unwrap_or(0);
+            let running = procfs::tasks().unwrap_or(0);
             die::warn(
                 prog(),
                 &Notice::ShortOfProcs {
@@ -449,14 +446,6 @@ impl Io {
         }
         Ok(&self.pipes[name])
     }
-}
-
-/// The number of processes (threads) on the machine, from /proc/loadavg:
-/// "0.15 0.27 0.13 1/1581 12345".
-fn tasks(loadavg: &[u8]) -> Option<u64> {
-    let field = loadavg.split(|&b| b == b' ').nth(3)?;
-    let total = field.split(|&b| b == b'/').nth(1)?;
-    core::str::from_utf8(total).ok()?.parse().ok()
 }
 
 /// File descriptors scan opens for a moment beside those it holds:
