@@ -92,13 +92,6 @@ pub fn look(dir: &Path) -> Report {
             };
         }
     }
-    r.message = fs::read_prefix(&sd.file("supervise/message"), 200)
-        .ok()
-        .map(|b| {
-            let line = b.split(|&c| c == b'\n').next().unwrap_or(&[]);
-            String::from_utf8_lossy(line).into_owned()
-        })
-        .filter(|m| !m.is_empty());
     let supervised = control::is_supervised(dir);
     r.supervised = matches!(supervised, Ok(true));
     r.seen = match supervised {
@@ -119,6 +112,16 @@ pub fn look(dir: &Path) -> Report {
     };
     if let Seen::Running(s) = &r.seen {
         r.readiness = s.has_readiness().unwrap_or_else(|| sd.has_readiness());
+        // Only a running service's text is shown.
+        if s.is_up() && s.has_message() != Some(false) {
+            r.message = fs::read_prefix(&sd.file("supervise/message"), 200)
+                .ok()
+                .map(|b| {
+                    let line = b.split(|&c| c == b'\n').next().unwrap_or(&[]);
+                    String::from_utf8_lossy(line).into_owned()
+                })
+                .filter(|m| !m.is_empty());
+        }
     }
     r
 }

@@ -67,6 +67,14 @@ impl Readiness {
     }
 }
 
+/// Bits of the extension's second flag byte (version 3).
+pub mod more {
+    /// The service has a readiness mechanism.
+    pub const READINESS: u8 = 1;
+    /// The running service's STATUS= text is in `supervise/message`.
+    pub const MESSAGE: u8 = 2;
+}
+
 /// Bits of the extension's flag byte.
 pub mod flag {
     pub const READY: u8 = 1;
@@ -100,6 +108,9 @@ pub struct Extension {
     /// The service has a readiness mechanism (version 3; None in older
     /// files, which leave it to the service's settings).
     pub has_readiness: Option<bool>,
+    /// The running service's last STATUS= text is in `supervise/message`
+    /// (version 3; None in older files, which leave it to that file).
+    pub has_message: Option<bool>,
 }
 
 impl Extension {
@@ -145,6 +156,15 @@ impl Status {
         }
     }
 
+    /// Whether `supervise/message` holds the running service's STATUS=
+    /// text: None where the file does not say (then read it to know).
+    pub fn has_message(&self) -> Option<bool> {
+        match self.ext {
+            None => Some(false),
+            Some(x) => x.has_message,
+        }
+    }
+
     /// Whether `run` is running and ready: it said so (or its check did)
     /// if it has a readiness mechanism. `mechanism` stands in where the
     /// file does not say whether it has one.
@@ -176,9 +196,9 @@ impl Status {
         b[38..42].copy_from_slice(&x.deaths.to_le_bytes());
         b[42..54].copy_from_slice(&x.next_start.encode());
         b[54..58].copy_from_slice(&x.memory_restarts.to_le_bytes());
-        // More flags, so far one. None only comes from decoding an older
-        // file: a supervise knows.
-        b[58] = x.has_readiness.unwrap_or(false) as u8;
+        // None only comes from decoding an older file: a supervise knows.
+        let bit = |set: Option<bool>, bit: u8| if set == Some(true) { bit } else { 0 };
+        b[58] = bit(x.has_readiness, more::READINESS) | bit(x.has_message, more::MESSAGE);
         (b, LEN)
     }
 
@@ -232,10 +252,8 @@ impl Status {
                     Some(v) => u32::from_le_bytes(v.try_into().map_err(|_| BadFormat)?),
                     None => 0,
                 },
-                has_readiness: match b.get(V2_LEN) {
-                    Some(&v) if b[20] >= 3 => Some(v & 1 != 0),
-                    Some(_) | None => None,
-                },
+                has_readiness: more_bit(b, more::READINESS),
+                has_message: more_bit(b, more::MESSAGE),
             })
         } else {
             None
@@ -249,6 +267,14 @@ impl Status {
             state,
             ext,
         })
+    }
+}
+
+/// A bit of version 3's second flag byte; None in older files.
+fn more_bit(b: &[u8], bit: u8) -> Option<bool> {
+    match b.get(V2_LEN) {
+        Some(&v) if b[20] >= 3 => Some(v & bit != 0),
+        Some(_) | None => None,
     }
 }
 
@@ -297,10 +323,10 @@ mod tests {
             any::<u32>(),
             any_tai(),
             any::<u32>(),
-            any::<bool>(),
+            (any::<bool>(), any::<bool>()),
         )
             .prop_map(
-                |(flags, ready_at, last_wait, deaths, next_start, memory_restarts, readiness)| {
+                |(flags, ready_at, last_wait, deaths, next_start, memory_restarts, more)| {
                     Extension {
                         flags,
                         ready_at,
@@ -308,7 +334,8 @@ mod tests {
                         deaths,
                         next_start,
                         memory_restarts,
-                        has_readiness: Some(readiness),
+                        has_readiness: Some(more.0),
+                        has_message: Some(more.1),
                     }
                 },
             );
@@ -386,6 +413,7 @@ mod tests {
                 flags,
                 memory_restarts: 3,
                 has_readiness: Some(has_readiness),
+                has_message: Some(true),
                 ..Extension::default()
             }),
         }
@@ -393,14 +421,22 @@ mod tests {
     }
 
     #[test]
-    fn older_versions_do_not_say_whether_there_is_a_readiness_mechanism() {
+    fn older_versions_do_not_say_what_version_3_adds() {
         let (mut b, n) = up_with(0, true);
-        assert_eq!(Status::decode(&b[..n]).unwrap().has_readiness(), Some(true));
+        let v3 = Status::decode(&b[..n]).unwrap();
+        assert_eq!(
+            (v3.has_readiness(), v3.has_message()),
+            (Some(true), Some(true))
+        );
         b[20] = 2;
         let v2 = Status::decode(&b[..V2_LEN]).unwrap();
         assert_eq!(
-            (v2.has_readiness(), v2.ext.unwrap().memory_restarts),
-            (None, 3)
+            (
+                v2.has_readiness(),
+                v2.has_message(),
+                v2.ext.unwrap().memory_restarts
+            ),
+            (None, None, 3)
         );
         b[20] = 1;
         let v1 = Status::decode(&b[..V1_LEN]).unwrap();

@@ -106,6 +106,10 @@ fn ready_1_on_the_notify_socket_makes_it_ready_and_status_is_shown() {
     let w = web.to_str().unwrap();
     let (code, _, _) = call("svstat", &["-r", w], &s.path);
     assert_eq!(code, 1, "not ready before READY=1");
+    // No STATUS= yet, and the status file says so: svstat reads it alone,
+    // not supervise/message, whatever lies there.
+    write(web.join("supervise/message"), "stale\n");
+    assert!(!svstat(&web).contains("stale"), "{}", svstat(&web));
     write(web.join("go"), "");
     let (code, _, err) = call("svc", &["-wU", "-T", "20000", w], &s.path);
     assert_eq!(code, 0, "{err} {}", supervise_stderr(&web));

@@ -107,6 +107,8 @@ pub struct Adopted {
     pub changed: Tai64n,
     /// Whether the service has a readiness mechanism.
     pub has_readiness: bool,
+    /// Whether `supervise/message` may hold its STATUS= text.
+    pub has_message: bool,
 }
 
 /// What happened.
@@ -156,6 +158,8 @@ pub enum Notice {
     Reloading,
     Stopping,
     Watchdog,
+    /// A STATUS= text, already written to `supervise/message`.
+    Status,
 }
 
 /// Why supervise restarts a service on its own; reported on stderr.
@@ -248,6 +252,8 @@ pub struct Run {
     pub reloading: bool,
     /// STOPPING=1.
     pub stopping: bool,
+    /// It sent a STATUS= text (in `supervise/message`).
+    pub message: bool,
     pub health: Health,
     /// Restart unless a WATCHDOG=1 comes before this (monotonic).
     watchdog_at: Option<Duration>,
@@ -325,9 +331,14 @@ impl Machine {
     /// A fresh supervise: `normally_up` unless S/down exists; `orphan` is a
     /// run left alive by a previous supervise.
     pub fn new(normally_up: bool, orphan: Option<Adopted>, now: Now) -> Machine {
-        let (state, changed, has_readiness) = match orphan {
-            Some(o) => (State::Orphan { pid: o.pid }, o.changed, o.has_readiness),
-            None => (State::Down, now.wall, false),
+        let (state, changed, has_readiness, message) = match orphan {
+            Some(o) => (
+                State::Orphan { pid: o.pid },
+                o.changed,
+                o.has_readiness,
+                o.has_message,
+            ),
+            None => (State::Down, now.wall, false, false),
         };
         Machine {
             state,
@@ -346,6 +357,7 @@ impl Machine {
             group_kill: None,
             run: Run {
                 started: now.mono,
+                message,
                 ..Run::default()
             },
             ended: Ended::default(),
@@ -450,6 +462,7 @@ impl Machine {
                 next_start: self.next_start.map_or(Tai64n::ZERO, |(_, wall)| wall),
                 memory_restarts: self.memory_restarts,
                 has_readiness: Some(self.has_readiness),
+                has_message: Some(up && run.message),
             }),
         }
     }
@@ -722,6 +735,8 @@ fn spoke(m: &mut Machine, notice: Option<Notice>, now: Now) {
                 run.watchdog_at = Some(now.mono + t);
             }
         }
+        // An orphan's STATUS= is heard too: it is the service.
+        (Up { .. } | Orphan { .. }, Some(Notice::Status)) => run.message = true,
         // Only a running service speaks; a late message changes nothing.
         (Down | FinishStarting | Finishing { .. } | Orphan { .. }, _) => {}
         // A daemon that says READY=1 before its pid file is read is not

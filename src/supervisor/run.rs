@@ -89,6 +89,8 @@ pub fn supervise_instance(shown: Path, instance: Option<u32>) -> Result<(), Erro
             changed: s.changed,
             // An older supervise did not say: the settings do.
             has_readiness: s.has_readiness().unwrap_or_else(|| io.dir.has_readiness()),
+            // An older supervise did not say: the file may hold one.
+            has_message: s.has_message().unwrap_or(true),
         })
     });
     let mut m = Machine::new(io.dir.normally_up(), orphan, now);
@@ -540,6 +542,7 @@ impl Io {
                             let mut t = text.to_vec();
                             t.push(b'\n');
                             self.write("supervise/message", &t);
+                            queue.push_back(Event::Notified(Notice::Status));
                         }
                     }
                 }

@@ -92,6 +92,7 @@ fn adopted() -> Adopted {
         pid: ORPHAN,
         changed: at(0).wall,
         has_readiness: false,
+        has_message: false,
     }
 }
 fn with_pidfile() -> Settings {
@@ -856,6 +857,7 @@ fn happening() -> impl Strategy<Value = Happening> {
             Just(Some(Notice::Reloading)),
             Just(Some(Notice::Stopping)),
             Just(Some(Notice::Watchdog)),
+            Just(Some(Notice::Status)),
         ]
         .prop_map(Happening::Says),
         2 => any::<bool>().prop_map(Happening::CheckEnds),
