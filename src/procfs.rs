@@ -1,6 +1,7 @@
 //! What /proc says about running processes: /proc/PID/stat parsed in one
 //! place, for supervise (its memory guard, the senders of sd_notify
-//! messages, the run a killed supervise left behind), scan (the same, and
+//! messages, the daemon a pid file names, the run a killed supervise left
+//! behind), scan (the same, and
 //! how many tasks the machine runs) and svstat (what a service uses).
 
 use crate::sys::{Path, fs};
@@ -16,6 +17,8 @@ const SLACK_SECS: u64 = 3;
 pub struct Stat {
     /// R, S, D, Z, T...
     pub state: u8,
+    /// The parent's pid.
+    pub ppid: i32,
     pub session: i32,
     /// User and system CPU time, with that of reaped children, in clock
     /// ticks (USER_HZ).
@@ -44,6 +47,7 @@ pub fn parse_stat(text: &[u8]) -> Option<Stat> {
     })?;
     Some(Stat {
         state: *f[0].as_bytes().first()?,
+        ppid: f[4 - 3].parse().ok()?,
         session: i32::try_from(field(6)?).ok()?,
         cpu_ticks,
         start_ticks: f[22 - 3].parse().ok()?,
@@ -152,6 +156,7 @@ mod tests {
             parse_stat(STAT),
             Some(Stat {
                 state: b'S',
+                ppid: 1,
                 session: 4120,
                 cpu_ticks: 13,
                 start_ticks: 5000,

@@ -2,6 +2,7 @@
 //! file and making sure the process named there is ours to supervise, so
 //! that no signal ever reaches a process that is not the service's.
 
+use crate::procfs;
 use crate::sys::{Errno, Fd, Path, fs, process};
 use alloc::format;
 use alloc::string::String;
@@ -42,20 +43,6 @@ pub fn parse_pid(bytes: &[u8]) -> Option<i32> {
     text.parse::<i32>().ok().filter(|&pid| pid > 1)
 }
 
-/// State letter and parent pid from a /proc/PID/stat text.
-pub fn parse_stat(text: &[u8]) -> Option<(u8, i32)> {
-    let close = text.iter().rposition(|&b| b == b')')?;
-    let rest = core::str::from_utf8(&text[close + 1..]).ok()?;
-    let mut fields = rest.split_ascii_whitespace();
-    let state = *fields.next()?.as_bytes().first()?;
-    Some((state, fields.next()?.parse().ok()?))
-}
-
-fn stat_of(pid: i32) -> Option<(u8, i32)> {
-    let text = fs::read_prefix(&Path::from(format!("/proc/{pid}/stat").as_str()), 1024).ok()?;
-    parse_stat(&text)
-}
-
 /// Reads pid file `name` and returns the process it names, with a pidfd
 /// that pins it, when that process is alive and a descendant of `me`.
 pub fn find(name: &Path, me: i32) -> Result<(i32, Fd), Refusal> {
@@ -70,7 +57,7 @@ pub fn find(name: &Path, me: i32) -> Result<(i32, Fd), Refusal> {
     // The pidfd first: what is checked next is then the process it pins,
     // not one that took the pid over in between.
     let fd = process::pidfd_open(pid).map_err(|_| Refusal::NotRunning(pid))?;
-    match stat_of(pid) {
+    match procfs::stat(pid).map(|s| (s.state, s.ppid)) {
         None | Some((b'Z' | b'X', _)) => return Err(Refusal::NotRunning(pid)),
         Some(_) if pid == me => return Err(Refusal::NotOurs(pid)),
         Some(_) => {}
@@ -79,7 +66,7 @@ pub fn find(name: &Path, me: i32) -> Result<(i32, Fd), Refusal> {
     // run forked away stays below it.
     let mut at = pid;
     for _ in 0..256 {
-        match stat_of(at) {
+        match procfs::stat(at).map(|s| (s.state, s.ppid)) {
             Some((_, parent)) if parent == me => return Ok((pid, fd)),
             Some((_, parent)) if parent > 1 => at = parent,
             _ => break,
@@ -109,11 +96,5 @@ mod tests {
         ] {
             assert_eq!(parse_pid(bad), None, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn state_and_parent_come_after_the_name() {
-        assert_eq!(parse_stat(b"42 (a) b) c) S 7 42 42 0 -1"), Some((b'S', 7)));
-        assert_eq!(parse_stat(b"42 (x"), None);
     }
 }
