@@ -129,18 +129,29 @@ unsafe impl GlobalAlloc for Malloc {
             // SAFETY: ptr is a live dlmalloc block of `layout`.
             return unsafe { HEAP.get().realloc(ptr, layout.size(), layout.align(), size) };
         }
-        // SAFETY: the layout's alignment is valid, and size is non-zero
-        // and fits, as GlobalAlloc::realloc promises.
-        let new = unsafe { self.alloc(Layout::from_size_align_unchecked(size, layout.align())) };
-        if !new.is_null() {
-            // SAFETY: both blocks are live, distinct and long enough.
-            unsafe {
-                ptr::copy_nonoverlapping(ptr, new, layout.size().min(size));
-                self.dealloc(ptr, layout);
-            }
-        }
-        new
+        // SAFETY: GlobalAlloc::realloc's contract, passed on.
+        unsafe { move_block(self, ptr, layout, size) }
     }
+}
+
+/// realloc by hand, for a block that its allocator cannot resize in place
+/// (one of the arena's): a new block, the bytes copied, the old one freed.
+///
+/// # Safety
+/// As `GlobalAlloc::realloc`: `ptr` is a live block of `layout` from `a`,
+/// and `size` is non-zero and fits `layout`'s alignment.
+unsafe fn move_block<A: GlobalAlloc>(a: &A, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+    // SAFETY: the layout's alignment is valid, and size is non-zero and
+    // fits, as the caller promises.
+    let new = unsafe { a.alloc(Layout::from_size_align_unchecked(size, layout.align())) };
+    if !new.is_null() {
+        // SAFETY: both blocks are live, distinct and long enough.
+        unsafe {
+            ptr::copy_nonoverlapping(ptr, new, layout.size().min(size));
+            a.dealloc(ptr, layout);
+        }
+    }
+    new
 }
 
 /// The allocator of the programs that link the C library anyway
@@ -186,17 +197,8 @@ unsafe impl GlobalAlloc for CMalloc {
             // SAFETY: ptr came from malloc (alignment up to 16).
             return unsafe { libc::realloc(ptr.cast(), size) }.cast();
         }
-        // SAFETY: the layout's alignment is valid, and size is non-zero
-        // and fits, as GlobalAlloc::realloc promises.
-        let new = unsafe { self.alloc(Layout::from_size_align_unchecked(size, layout.align())) };
-        if !new.is_null() {
-            // SAFETY: both blocks are live, distinct and long enough.
-            unsafe {
-                ptr::copy_nonoverlapping(ptr, new, layout.size().min(size));
-                self.dealloc(ptr, layout);
-            }
-        }
-        new
+        // SAFETY: GlobalAlloc::realloc's contract, passed on.
+        unsafe { move_block(self, ptr, layout, size) }
     }
 }
 
