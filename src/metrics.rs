@@ -40,9 +40,16 @@ pub struct Usage {
 /// Fills in `usage` for every report whose service is up, in one pass
 /// over /proc.
 pub fn read_usage(reports: &mut [Report]) {
+    // The service's session is its pid's: run leads one of its own, and a
+    // daemon followed through a pid file may still sit in the session of
+    // the run that launched it and has exited.
     let sessions: Vec<i32> = reports
         .iter()
         .map(|r| r.status().filter(|s| s.is_up()).map_or(0, |s| s.pid as i32))
+        .map(|pid| match pid {
+            0 => 0,
+            pid => procfs::stat(pid).map_or(pid, |st| st.session),
+        })
         .collect();
     if sessions.iter().all(|&s| s == 0) {
         return;

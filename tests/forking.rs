@@ -409,3 +409,24 @@ fn an_unreadable_pid_file_or_pidfile_is_reported() {
         supervise_stderr(&plain)
     );
 }
+
+#[test]
+fn a_followed_daemon_left_in_runs_session_is_measured() {
+    let s = Scratch::new("fork-metrics");
+    let web = s.join("web");
+    // No setsid: the daemon stays in the session of run, which exits.
+    script(web.join("daemon"), "echo $$ > daemon.pid; exec sleep 1000");
+    script(
+        web.join("run"),
+        "( ./daemon </dev/null >/dev/null 2>&1 & )\nexit 0",
+    );
+    write(web.join("pidfile"), "daemon.pid\n");
+    let mut r = Reaper::new();
+    start_supervise(&mut r, &web);
+    let daemon = wait_up(&mut r, &web, 0);
+    let w = web.to_str().unwrap();
+    let (code, out, err) = call("svstat", &["--prometheus", w], &s.path);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let want = format!("svkit_processes{{service=\"{w}\"}} 1\n");
+    assert!(out.contains(&want), "{daemon}: {out}");
+}
