@@ -166,6 +166,8 @@ fn a_killed_supervise_is_restarted_and_adopts_the_running_service() {
         let ino = fs::metadata(web.join("supervise/status")).ok()?.ino();
         (ino != status_ino && idle_in_poll(new)).then_some(())
     });
+    // Alive, or "no child" would hold of a supervise that died.
+    assert!(alive(new));
     assert_eq!(children(new), Vec::<i32>::new(), "no second run");
     assert_eq!(status_pid(&web), run);
     assert!(alive(run));
