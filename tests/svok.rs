@@ -79,19 +79,6 @@ fn bad_command_lines_exit_100() {
     }
 }
 
-/// Runs svkit's `prog` as nobody (through setuidgid) in `s`.
-fn as_nobody(s: &Scratch, prog: &str, args: &[&str]) -> (i32, String, String) {
-    let path = bin_copy(s, prog);
-    let o = std::process::Command::new(bin("setuidgid"))
-        .arg("nobody")
-        .arg(path)
-        .args(args)
-        .current_dir(&s.path)
-        .output()
-        .unwrap();
-    outcome(&o)
-}
-
 #[test]
 fn anyone_learns_whether_a_root_owned_service_is_supervised() {
     let s = Scratch::new("svok-nobody");

@@ -282,15 +282,7 @@ fn svc_svstat_and_svok_need_no_dynamic_loader() {
 
 /// Runs svkit's svstat as nobody (through setuidgid) in `s`.
 fn svstat_as_nobody(s: &Scratch, args: &[&str]) -> (i32, String, String) {
-    let path = bin_copy(s, "svstat");
-    let o = std::process::Command::new(bin("setuidgid"))
-        .arg("nobody")
-        .arg(path)
-        .args(args)
-        .current_dir(&s.path)
-        .output()
-        .unwrap();
-    outcome(&o)
+    as_nobody(s, "svstat", args)
 }
 
 /// `promtool check metrics` on an exposition: no complaint.

@@ -452,3 +452,17 @@ pub fn scan_as_pid_1(dir: &Path, stderr: PathBuf) -> (Tree, i32) {
 /// the mask a shell sets for a moment around its own forks.
 pub const PRINT_MASK: &str =
     "while read -r k v; do [ \"$k\" = SigBlk: ] && echo \"$k $v\"; done < /proc/$$/status;";
+
+/// Runs svkit's `prog` as nobody (through setuidgid) in `s`, from a copy
+/// nobody can reach.
+pub fn as_nobody(s: &Scratch, prog: &str, args: &[&str]) -> (i32, String, String) {
+    let path = bin_copy(s, prog);
+    let o = std::process::Command::new(bin("setuidgid"))
+        .arg("nobody")
+        .arg(path)
+        .args(args)
+        .current_dir(&s.path)
+        .output()
+        .unwrap();
+    outcome(&o)
+}
