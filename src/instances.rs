@@ -10,7 +10,6 @@ use crate::request::{Outcome, Request};
 use crate::servicedir::ServiceDir;
 use crate::status;
 use crate::sys::{Path, fs, process, time};
-use crate::tai64::Tai64n;
 use crate::wait::{Goal, Watcher};
 use alloc::ffi::CString;
 use alloc::format;
@@ -328,38 +327,6 @@ pub fn summary(pool: &Path, reports: &[Report]) -> String {
         .count();
     let ready = reports.iter().filter(|r| r.is_ready()).count();
     format!("{pool}: {up} of {} up, {ready} ready", reports.len())
-}
-
-/// svstat --json's object for instance `k` of `pool`: the instance's own,
-/// with the pool and the instance number first.
-pub fn json(r: &Report, pool: &Path, k: u32, now: Tai64n) -> String {
-    let own = r.json(now);
-    let rest = own.strip_prefix('{').unwrap_or(&own);
-    format!(
-        "{{\"service\":{},\"instance\":{k},{rest}",
-        crate::report::json_str(&pool.lossy())
-    )
-}
-
-/// svstat --prometheus for pools: each instance's `service="S/instance/K"`
-/// label made `service="S",instance="K"`.
-pub fn relabel(text: &str, pools: &[(Path, u32)]) -> String {
-    let mut out = String::from(text);
-    for (pool, k) in pools {
-        let dir = pool.join(home(*k).as_bytes());
-        let from = format!("{{service=\"{}\"}}", label(&dir.lossy()));
-        let to = format!("{{service=\"{}\",instance=\"{k}\"}}", label(&pool.lossy()));
-        out = out.replace(&from, &to);
-    }
-    out
-}
-
-/// A Prometheus label value: backslash, double quote and newline escaped,
-/// as metrics.rs writes them.
-fn label(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

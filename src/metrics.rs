@@ -192,7 +192,7 @@ pub fn exposition(reports: &[Report], now: Tai64n) -> String {
         let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n");
         for r in reports {
             if let Some(v) = value(r, now) {
-                let _ = writeln!(out, "{name}{{service=\"{}\"}} {v}", label(&r.dir.lossy()));
+                let _ = writeln!(out, "{name}{{{}}} {v}", labels(r));
             }
         }
     }
@@ -200,11 +200,20 @@ pub fn exposition(reports: &[Report], now: Tai64n) -> String {
         let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
         for r in reports {
             if let Some(v) = r.usage.as_ref().and_then(value) {
-                let _ = writeln!(out, "{name}{{service=\"{}\"}} {v}", label(&r.dir.lossy()));
+                let _ = writeln!(out, "{name}{{{}}} {v}", labels(r));
             }
         }
     }
     out
+}
+
+/// A sample's labels: `service="DIR"`, or for an instance of a pool
+/// `service="POOL",instance="K"`.
+fn labels(r: &Report) -> String {
+    match &r.pool {
+        Some((pool, k)) => alloc::format!("service=\"{}\",instance=\"{k}\"", label(&pool.lossy())),
+        None => alloc::format!("service=\"{}\"", label(&r.dir.lossy())),
+    }
 }
 
 /// A label value: backslash, double quote and newline escaped.
@@ -241,6 +250,7 @@ mod tests {
             },
             message: None,
             usage: None,
+            pool: None,
         };
         let text = exposition(&[r], Tai64n::ZERO);
         assert!(text.contains("svkit_supervised{service=\"/service/x\"} 1\n"));
@@ -269,6 +279,7 @@ mod tests {
             seen: Seen::NotRunning,
             message: None,
             usage: None,
+            pool: None,
         };
         let text = exposition(&[r], Tai64n::ZERO);
         assert!(text.contains("svkit_supervised{service=\"/service/x\"} 0\n"));

@@ -47,6 +47,9 @@ pub struct Report {
     pub message: Option<String>,
     /// What its processes use, when asked for (`metrics::read_usage`).
     pub usage: Option<crate::metrics::Usage>,
+    /// For an instance of a pool: the pool's dir and the instance number,
+    /// which JSON and Prometheus name instead of the instance's dir.
+    pub pool: Option<(Path, u32)>,
 }
 
 /// Looks at `dir` in daemontools' svstat's order: the directory, `down`,
@@ -61,6 +64,7 @@ pub fn look(dir: &Path) -> Report {
         seen: Seen::NotRunning,
         message: None,
         usage: None,
+        pool: None,
     };
     let trouble = |verb, file, e: Errno| Seen::Trouble {
         verb,
@@ -285,7 +289,14 @@ impl Report {
 
     /// One JSON object, without the newline.
     pub fn json(&self, now: Tai64n) -> String {
-        let mut o = format!("{{\"dir\":{}", json_str(&self.dir.lossy()));
+        let mut o = match &self.pool {
+            Some((pool, k)) => format!(
+                "{{\"service\":{},\"instance\":{k},\"dir\":{}",
+                json_str(&pool.lossy()),
+                json_str(&self.dir.lossy())
+            ),
+            None => format!("{{\"dir\":{}", json_str(&self.dir.lossy())),
+        };
         let s = match &self.seen {
             Seen::NotRunning => return o + ",\"supervise\":false}",
             Seen::Starting => return o + ",\"supervise\":true,\"starting\":true}",
@@ -410,6 +421,7 @@ mod tests {
             seen: Seen::Running(s),
             message: None,
             usage: None,
+            pool: None,
         }
     }
 

@@ -74,7 +74,7 @@ fn run(args: Args) -> i32 {
         .flat_map(|d| report::services_in(&d).unwrap_or_else(|| alloc::vec![d]))
         .collect();
     // A pool (dir/instances) is a line per instance, then a summary.
-    let (mut seen, mut pooled, mut members) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen = Vec::new();
     for item in instances::plan(&dirs) {
         let (dir, member) = match item {
             Item::Summary(pool, n) if mode == Mode::Text => {
@@ -88,7 +88,10 @@ fn run(args: Args) -> i32 {
             Item::Summary(..) => continue,
             Item::Dir(dir, member) => (dir, member),
         };
-        let r: Report = report::look(&dir);
+        let r = Report {
+            pool: member,
+            ..report::look(&dir)
+        };
         if let Some(e) = r.trouble() {
             // Said once: on stdout where the line or object says it (as
             // daemontools does), on stderr where nothing else would.
@@ -100,8 +103,6 @@ fn run(args: Args) -> i32 {
         let _ = match mode {
             Mode::Text => writeln!(out, "{}", r.text(now)),
             Mode::Json | Mode::Prometheus => {
-                pooled.extend(member.clone());
-                members.push(member);
                 all.push(r.clone());
                 Ok(())
             }
@@ -122,14 +123,10 @@ fn run(args: Args) -> i32 {
     // What the services use: one pass over /proc for all of them.
     svkit::metrics::read_usage(&mut all);
     if mode == Mode::Prometheus {
-        let text = svkit::metrics::exposition(&all, now);
-        out.bytes(instances::relabel(&text, &pooled).as_bytes());
+        out.bytes(svkit::metrics::exposition(&all, now).as_bytes());
     }
-    for (r, member) in all.iter().zip(&members).filter(|_| mode == Mode::Json) {
-        let _ = match member {
-            Some((pool, k)) => writeln!(out, "{}", instances::json(r, pool, *k, now)),
-            None => writeln!(out, "{}", r.json(now)),
-        };
+    for r in all.iter().filter(|_| mode == Mode::Json) {
+        let _ = writeln!(out, "{}", r.json(now));
     }
     // A closed stdout is nothing to report: there is nowhere to say it.
     let _ = out.flush();
