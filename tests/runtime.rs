@@ -67,6 +67,28 @@ fn the_programs_without_the_c_library_link_none_of_it() {
     }
 }
 
+/// build.rs's LAYOUT: no unwind tables in the file, and `.data` (with
+/// `.bss` after it) starting a page, so that the writable data of an idle
+/// supervise stays on as few pages as its size allows.
+#[test]
+fn the_programs_without_the_c_library_have_the_compact_layout() {
+    for name in &without_libc() {
+        let path = bin(name);
+        let sections = tool(
+            "readelf",
+            &["--section-headers", "--wide", path.to_str().unwrap()],
+        );
+        assert!(!sections.contains(".eh_frame"), "{name}: {sections}");
+        let data = sections
+            .lines()
+            .find(|l| l.contains(" .data "))
+            .unwrap_or_else(|| panic!("{name} has no .data: {sections}"));
+        let address = data.split_whitespace().skip_while(|w| *w != ".data").nth(2);
+        let address = u64::from_str_radix(address.unwrap(), 16).unwrap();
+        assert_eq!(address % 4096, 0, "{name}: {data}");
+    }
+}
+
 #[test]
 fn the_others_link_the_c_library_dynamically() {
     // setuidgid needs the system's account database (NSS).
