@@ -3,6 +3,11 @@
 use super::{Fd, Path, Result};
 use rustix::fs::inotify;
 
+/// Bytes read at a time: room for a few events of the longest name (16
+/// bytes of header, NAME_MAX + 1 of name), so a drain takes few reads,
+/// and small on the stack, which a long-running scan keeps dirty.
+const BUF: usize = 1024;
+
 /// An inotify instance; readable when something watched changed.
 pub struct Inotify {
     fd: Fd,
@@ -39,7 +44,7 @@ impl Inotify {
     /// Discards every queued event: callers re-read the state they watch,
     /// which is simpler and safer than interpreting each event.
     pub fn drain(&self) {
-        let mut buf = [0u8; 4096];
+        let mut buf = [0u8; BUF];
         while let Ok(n) = self.fd.read(&mut buf) {
             if n == 0 {
                 break;
@@ -50,8 +55,7 @@ impl Inotify {
     /// Reads every queued event, handing `f` the name each carries (empty
     /// for an event on the watched directory itself).
     pub fn drain_names(&self, mut f: impl FnMut(&[u8])) {
-        // Room for many events; each is 16 bytes of header and its name.
-        let mut buf = [0u8; 4096];
+        let mut buf = [0u8; BUF];
         while let Ok(n) = self.fd.read(&mut buf) {
             if n == 0 {
                 break;
