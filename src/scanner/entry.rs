@@ -3,7 +3,7 @@
 //! taken down in stages, the service before its logger.
 
 use super::notice::Notice;
-use super::{Action, Failure, Role, Tree};
+use super::{Action, Failure, Name, Role, Tree};
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -201,7 +201,7 @@ pub enum Moved<'a> {
     /// A listing, a deadline, SIGTERM: any of them.
     All,
     /// An answer about one of its supervise processes: that one alone.
-    One(&'a [u8]),
+    One(&'a Name),
     Nothing,
 }
 
@@ -223,7 +223,7 @@ pub fn advance(t: &mut Tree, moved: Moved, now: Duration, out: &mut Vec<Action>)
             if let Some(e) = t.entries.get_mut(name)
                 && settle(name, e, now, out)
             {
-                ended.push(name.to_vec());
+                ended.push(name.clone());
             }
         }
         Moved::Nothing => {}
@@ -241,7 +241,7 @@ pub fn advance(t: &mut Tree, moved: Moved, now: Duration, out: &mut Vec<Action>)
 }
 
 /// One entry's part of `advance`; true when it has ended.
-fn settle(name: &[u8], e: &mut Entry, now: Duration, out: &mut Vec<Action>) -> bool {
+fn settle(name: &Name, e: &mut Entry, now: Duration, out: &mut Vec<Action>) -> bool {
     loop {
         for role in e.roles() {
             drive(name, e, role, now, out);
@@ -251,16 +251,12 @@ fn settle(name: &[u8], e: &mut Entry, now: Duration, out: &mut Vec<Action>) -> b
             Stage::StoppingService if e.service_done() => {
                 e.stage = Stage::StoppingLogger;
                 if e.log {
-                    out.push(Action::CloseWrite {
-                        name: name.to_vec(),
-                    });
+                    out.push(Action::CloseWrite { name: name.clone() });
                 }
             }
             Stage::StoppingLogger if e.logger.sup == Sup::Done => {
                 if e.log {
-                    out.push(Action::ClosePipe {
-                        name: name.to_vec(),
-                    });
+                    out.push(Action::ClosePipe { name: name.clone() });
                 }
                 return true;
             }
@@ -270,13 +266,12 @@ fn settle(name: &[u8], e: &mut Entry, now: Duration, out: &mut Vec<Action>) -> b
 }
 
 /// One slot's part of `advance`.
-fn drive(name: &[u8], e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Action>) {
+fn drive(name: &Name, e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Action>) {
     let wanted = e.wanted(role);
     let piped = e.log;
     let timeout_kill = e.timeout_kill;
     let Some(s) = e.slot_mut(role) else { return };
-    // Copied only for an action: this runs for every slot on every event.
-    let name = || name.to_vec();
+    let name = || name.clone();
     match s.sup {
         // An instance (or a pool's own slot) wanted again after it went
         // down, by a resize: it starts over.

@@ -4,12 +4,11 @@
 //! `instances` file changes.
 
 use super::entry::{Entry, Slot, Sup};
-use super::{Found, Role};
+use super::{Found, Name, Role, Table};
 use crate::instances::{self, Count};
 use crate::servicedir::ServiceDir;
 use crate::sys::inotify::Inotify;
 use crate::sys::{Fd, Path, env};
-use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::ffi::CStr;
@@ -55,11 +54,18 @@ const EVENTS: u32 = libc::IN_CLOSE_WRITE
 /// service writing files of its own into S costs scan no rescans.
 pub struct Watcher {
     inotify: Option<Inotify>,
-    wds: BTreeMap<Vec<u8>, i32>,
+    /// Each service of the last listing.
+    services: Table<Kept>,
     /// What was said about each service's invalid count: said once.
-    told: BTreeMap<Vec<u8>, String>,
-    /// Each service's pool size at the last listing.
-    known: BTreeMap<Vec<u8>, Option<u32>>,
+    told: Table<String>,
+}
+
+/// What the watcher keeps of one service.
+struct Kept {
+    /// The watch on its dir.
+    wd: Option<i32>,
+    /// Its pool size at the last listing.
+    size: Option<u32>,
 }
 
 impl Watcher {
@@ -67,9 +73,8 @@ impl Watcher {
     pub fn new() -> Watcher {
         Watcher {
             inotify: Inotify::new().ok(),
-            wds: BTreeMap::new(),
-            told: BTreeMap::new(),
-            known: BTreeMap::new(),
+            services: Table::new(),
+            told: Table::new(),
         }
     }
 
@@ -82,36 +87,25 @@ impl Watcher {
     /// and returns the warnings about invalid counts not told before.
     /// An empty file, which an editor or a shell's `>` leaves for a moment,
     /// keeps the size last seen.
-    pub fn update(&mut self, found: &mut [(Vec<u8>, Found)]) -> Vec<String> {
-        let is_service = |n: &[u8]| {
-            found
-                .iter()
-                .any(|(m, f)| m == n && matches!(f, Found::Service { .. }))
-        };
-        if let Some(i) = &self.inotify {
-            self.wds.retain(|name, wd| {
-                let keep = is_service(name);
-                if !keep {
-                    // EINVAL: the dir is gone, and its watch with it.
-                    let _ = i.unwatch(*wd);
-                }
-                keep
-            });
-            for (name, f) in found.iter() {
-                if matches!(f, Found::Service { .. })
-                    && !self.wds.contains_key(name)
-                    && let Ok(wd) = i.watch(&Path::new(name), EVENTS)
-                {
-                    self.wds.insert(name.clone(), wd);
-                }
-            }
-        }
+    pub fn update(&mut self, found: &mut [(Name, Found)]) -> Vec<String> {
+        let count = found
+            .iter()
+            .filter(|(_, f)| matches!(f, Found::Service { .. }))
+            .count();
+        let mut services = Table::with_capacity(count);
         let mut out = Vec::new();
-        let mut said = BTreeMap::new();
-        let mut known = BTreeMap::new();
+        let mut said = Table::new();
         for (name, f) in found.iter_mut() {
             let Found::Service { pool, .. } = f else {
                 continue;
+            };
+            let last = self.services.get(name);
+            // Watched before its count is read: a change after the read
+            // is heard.
+            let wd = match (last.and_then(|k| k.wd), &self.inotify) {
+                (Some(wd), _) => Some(wd),
+                (None, Some(i)) => i.watch(&Path::new(name), EVENTS).ok(),
+                (None, None) => None,
             };
             let dir = ServiceDir::new(Path::new(name));
             if pool.is_none() && crate::sys::fs::exists(&dir.file(instances::FILE)) {
@@ -122,7 +116,7 @@ impl Watcher {
                 if empty {
                     // Caught between `>` emptying it and the write: the
                     // size it had, until the writer's close says more.
-                    *pool = self.known.get(name).copied().flatten();
+                    *pool = last.and_then(|k| k.size);
                 } else {
                     instances::read(&dir, &mut |e| bad = Some(e.to_string()));
                 }
@@ -130,12 +124,22 @@ impl Watcher {
                     if self.told.get(name) != Some(&text) {
                         out.push(text.clone());
                     }
-                    said.insert(name.clone(), text);
+                    said.insert(name, text);
                 }
             }
-            known.insert(name.clone(), *pool);
+            services.insert(name, Kept { wd, size: *pool });
         }
-        self.known = known;
+        if let Some(i) = &self.inotify {
+            for (name, k) in self.services.iter() {
+                if let Some(wd) = k.wd
+                    && !services.contains(name)
+                {
+                    // EINVAL: the dir is gone, and its watch with it.
+                    let _ = i.unwatch(wd);
+                }
+            }
+        }
+        self.services = services;
         self.told = said;
         out
     }
@@ -198,7 +202,7 @@ mod tests {
 
     fn pool(n: u32) -> Event {
         Event::Listed(vec![(
-            b"web".to_vec(),
+            Name::from(&b"web"[..]),
             Found::Service {
                 log: true,
                 timeout_kill: Duration::ZERO,
@@ -209,7 +213,7 @@ mod tests {
 
     fn spawn(role: Role) -> Action {
         Action::Spawn {
-            name: b"web".to_vec(),
+            name: Name::from(&b"web"[..]),
             role,
             piped: true,
         }
@@ -221,7 +225,7 @@ mod tests {
         step(
             t,
             Event::Started {
-                name: b"web".to_vec(),
+                name: Name::from(&b"web"[..]),
                 role,
                 pid,
             },
@@ -245,7 +249,7 @@ mod tests {
         step(
             t,
             Event::Started {
-                name: b"web".to_vec(),
+                name: Name::from(&b"web"[..]),
                 role: Role::Log,
                 pid: 99,
             },
@@ -281,7 +285,7 @@ mod tests {
         );
         assert_eq!(actions, []);
         // 4 is forgotten; 3, still stopping, keeps its slot.
-        assert_eq!(t.entries[&b"web".to_vec()].instances.len(), 3);
+        assert_eq!(t.entries.get(b"web").unwrap().instances.len(), 3);
         let (t, _) = step(
             t,
             Event::Exited {
@@ -290,7 +294,7 @@ mod tests {
             },
             T0,
         );
-        assert_eq!(t.entries[&b"web".to_vec()].instances.len(), 2);
+        assert_eq!(t.entries.get(b"web").unwrap().instances.len(), 2);
     }
 
     #[test]
@@ -318,7 +322,7 @@ mod tests {
     #[test]
     fn a_pool_made_plain_stops_its_instances_and_starts_the_service() {
         let plain = Event::Listed(vec![(
-            b"web".to_vec(),
+            Name::from(&b"web"[..]),
             Found::Service {
                 log: true,
                 timeout_kill: Duration::ZERO,

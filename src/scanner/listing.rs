@@ -2,7 +2,7 @@
 //! service scan can start, one that cannot start yet, or not a service.
 //! Paths are relative: scan works inside DIR.
 
-use super::Role;
+use super::{Name, Role};
 use crate::servicedir::{ServiceDir, parse_ms};
 use crate::sys::{Errno, Path, Result, fs, program};
 use alloc::vec::Vec;
@@ -37,8 +37,9 @@ pub enum Found {
     Ignored(Problem),
 }
 
-/// Lists the current directory (DIR) and classifies each entry.
-pub fn list() -> Result<Vec<(Vec<u8>, Found)>> {
+/// Lists the current directory (DIR) and classifies each entry, in name
+/// order.
+pub fn list() -> Result<Vec<(Name, Found)>> {
     let mut names = fs::list_dir(&Path::from("."))?;
     names.retain(|n| n.first() != Some(&b'.'));
     // Directory order is arbitrary; sorted, services start in name order.
@@ -47,7 +48,7 @@ pub fn list() -> Result<Vec<(Vec<u8>, Found)>> {
     names.sort_unstable();
     Ok(names
         .into_iter()
-        .filter_map(|n| classify(&Path::new(&n)).map(|f| (n, f)))
+        .filter_map(|n| classify(&Path::new(&n)).map(|f| (Name::from(n), f)))
         .collect())
 }
 

@@ -14,16 +14,18 @@ pub mod instances;
 pub mod listing;
 pub mod notice;
 pub mod run;
+pub mod table;
 #[cfg(test)]
 mod tests;
 
 pub use entry::{Entry, Moved, Slot, Stage, Sup};
 pub use listing::{Found, Problem};
 pub use notice::{Notice, dir_of};
+pub use table::{Name, Table};
 
 use crate::sys::Errno;
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_int;
 use core::time::Duration;
@@ -42,9 +44,9 @@ pub enum Role {
 /// Everything scan supervises.
 #[derive(Clone, Default, PartialEq, Eq, Debug)]
 pub struct Tree {
-    pub entries: BTreeMap<Vec<u8>, Entry>,
+    pub entries: Table<Entry>,
     /// Names warned about, with what was said: each problem is told once.
-    warned: BTreeMap<Vec<u8>, Found>,
+    warned: Table<Found>,
     /// DIR was listed at least once.
     listed: bool,
     /// SIGTERM or SIGINT: everything goes down, then scan exits.
@@ -55,26 +57,26 @@ pub struct Tree {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Event {
     /// DIR was listed: every name not starting with '.', classified.
-    Listed(Vec<(Vec<u8>, Found)>),
+    Listed(Vec<(Name, Found)>),
     Started {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
         pid: i32,
     },
     /// Could not be spawned.
     SpawnFailed {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
         why: Failure,
     },
     /// Already supervised by a process scan did not start.
     Foreign {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
     },
     /// A control command could not be delivered.
     ControlFailed {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
     },
     /// A child was reaped, with its wait status.
@@ -110,7 +112,7 @@ pub enum Action {
     /// logger's stdin is the entry's pipe. Answer with `Started`,
     /// `SpawnFailed` or `Foreign`.
     Spawn {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
         piped: bool,
     },
@@ -120,23 +122,23 @@ pub enum Action {
     },
     /// Write `bytes` to the supervise's control FIFO; `ControlFailed` if not.
     Control {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
         bytes: &'static [u8],
     },
     /// SIGKILL the service that supervise runs (or ran, if it is still
     /// that process), with its process group.
     KillRun {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
     },
     /// Close scan's write end of the pipe: the logger sees end of input.
     CloseWrite {
-        name: Vec<u8>,
+        name: Name,
     },
     /// Close the pipe altogether.
     ClosePipe {
-        name: Vec<u8>,
+        name: Name,
     },
     Warn(Notice),
     /// List DIR again: a name taken down may already be back.
@@ -180,7 +182,7 @@ impl Tree {
         (s.sup == Sup::Spawning).then_some(s)
     }
 
-    fn slot_of_pid(&mut self, pid: i32) -> Option<(Vec<u8>, Role, &mut Entry)> {
+    fn slot_of_pid(&mut self, pid: i32) -> Option<(Name, Role, &mut Entry)> {
         let runs = |s: &Slot| matches!(s.sup, Sup::Up { pid: p } | Sup::Stopping { pid: p, .. } if p == pid);
         let (name, e) = self
             .entries
@@ -272,7 +274,7 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
     (t, out)
 }
 
-fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut Vec<Action>) {
+fn listed(t: &mut Tree, found: Vec<(Name, Found)>, now: Duration, out: &mut Vec<Action>) {
     // A first listing of files and directories without a run (scan started
     // in a source checkout) is told in one line, not one per file. A
     // service that cannot start for another reason is still named.
@@ -290,17 +292,22 @@ fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut V
             entries: found.len(),
         }));
     }
-    let mut present: BTreeSet<&[u8]> = BTreeSet::new();
+    // Room for the new services at once: at a cold start the table is
+    // made at its size.
+    let new = found
+        .iter()
+        .filter(|(name, f)| matches!(f, Found::Service { .. }) && !t.entries.contains(name))
+        .count();
+    t.entries.reserve_exact(new);
     for (name, f) in &found {
-        let known = t.entries.contains_key(name);
+        let known = t.entries.contains(name);
         match f {
             Found::Service {
                 log,
                 timeout_kill,
                 pool,
             } => {
-                present.insert(name);
-                let e = t.entries.entry(name.clone()).or_insert_with(|| Entry {
+                let e = t.entries.get_or_insert_with(name, || Entry {
                     log: *log,
                     timeout_kill: *timeout_kill,
                     // A pool's own slot stays unused (`wanted` says no).
@@ -337,12 +344,10 @@ fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut V
             }
             // Supervised already: a run removed meanwhile is supervise's
             // to report when it next starts it.
-            Found::Waiting(..) if known => {
-                present.insert(name);
-            }
+            Found::Waiting(..) if known => {}
             Found::Waiting(..) | Found::Ignored(_) => {
                 if t.warned.get(name) != Some(f) {
-                    t.warned.insert(name.clone(), *f);
+                    t.warned.insert(name, *f);
                     if !not_a_tree {
                         out.push(Action::Warn(Notice::Problem {
                             name: name.clone(),
@@ -357,8 +362,18 @@ fn listed(t: &mut Tree, found: Vec<(Vec<u8>, Found)>, now: Duration, out: &mut V
     // should it come back.
     t.warned
         .retain(|n, w| found.iter().any(|(m, f)| m == n && f == w));
-    for (name, e) in t.entries.iter_mut() {
-        if e.stage == Stage::Live && !present.contains(name.as_slice()) {
+    // The entries the listing still shows as services, or as ones that
+    // wait for their run while supervised.
+    let mut shown = vec![false; t.entries.len()];
+    for (name, f) in &found {
+        if !matches!(f, Found::Ignored(_))
+            && let Some(i) = t.entries.index_of(name)
+        {
+            shown[i] = true;
+        }
+    }
+    for (e, shown) in t.entries.values_mut().zip(shown) {
+        if e.stage == Stage::Live && !shown {
             e.stage = Stage::StoppingService;
         }
     }

@@ -3,7 +3,7 @@
 //! supervise processes name theirs on the same stderr.
 
 use super::listing::{Found, Problem};
-use super::{Failure, Role};
+use super::{Failure, Name, Role};
 use crate::sys::Errno;
 use alloc::format;
 use alloc::string::String;
@@ -14,20 +14,20 @@ use core::fmt;
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Notice {
     Problem {
-        name: Vec<u8>,
+        name: Name,
         found: Found,
     },
     Died {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
         status: i32,
     },
     Foreign {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
     },
     Killed {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
     },
     /// The first listing found only files and directories without `run`.
@@ -35,7 +35,7 @@ pub enum Notice {
         entries: usize,
     },
     SpawnFailed {
-        name: Vec<u8>,
+        name: Name,
         role: Role,
         why: Failure,
     },

@@ -3,7 +3,9 @@
 //! holds the log pipes, and feeds what happened to the machine in
 //! `mod.rs`. Before the loop any failure is fatal; inside it nothing is.
 
-use super::{Action, Event, Failure, Found, Notice, Role, Tree, dir_of, listing, step};
+use super::{
+    Action, Event, Failure, Found, Name, Notice, Role, Table, Tree, dir_of, listing, step,
+};
 use crate::error::{Doing, Error};
 use crate::sys::inotify::Inotify;
 use crate::sys::poll::{self, Watch};
@@ -11,7 +13,7 @@ use crate::sys::process::{self, Spawn};
 use crate::sys::signal::{self, Signals};
 use crate::sys::{self, Errno, Fd, Path, fd, fork, fs, limits, program, time};
 use crate::{control, die, procfs, status};
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -66,8 +68,8 @@ struct Io {
     signals: Signals,
     inotify: Option<Inotify>,
     /// Watches on service dirs that wait for their run, by name.
-    waiting: BTreeMap<Vec<u8>, Vec<i32>>,
-    pipes: BTreeMap<Vec<u8>, Pipe>,
+    waiting: Table<Vec<i32>>,
+    pipes: Table<Pipe>,
     /// The `instances` files of the services (super::instances).
     pools: super::instances::Watcher,
     period: Duration,
@@ -156,8 +158,8 @@ impl Io {
             supervise,
             signals,
             inotify,
-            waiting: BTreeMap::new(),
-            pipes: BTreeMap::new(),
+            waiting: Table::new(),
+            pipes: Table::new(),
             pools: super::instances::Watcher::new(),
             period,
             next_rescan: Duration::ZERO,
@@ -215,12 +217,12 @@ impl Io {
     /// Watches the service dirs (and log dirs) that wait for their run, so
     /// that `run` appearing or made executable starts them at once; drops
     /// the watches of the others.
-    fn watch_waiting(&mut self, found: &[(Vec<u8>, Found)]) {
+    fn watch_waiting(&mut self, found: &[(Name, Found)]) {
         let Some(inotify) = &self.inotify else { return };
         let is_waiting = |n: &[u8]| {
             found
                 .iter()
-                .any(|(m, f)| m == n && matches!(f, Found::Waiting(..)))
+                .any(|(m, f)| **m == *n && matches!(f, Found::Waiting(..)))
         };
         self.waiting.retain(|name, wds| {
             let keep = is_waiting(name);
@@ -233,13 +235,13 @@ impl Io {
             keep
         });
         for (name, f) in found {
-            if matches!(f, Found::Waiting(..)) && !self.waiting.contains_key(name) {
+            if matches!(f, Found::Waiting(..)) && !self.waiting.contains(name) {
                 let dir = Path::new(name);
                 let wds = [dir.clone(), dir.join("log")]
                     .iter()
                     .filter_map(|d| inotify.watch(d, WAITING_EVENTS | libc::IN_ONLYDIR).ok())
                     .collect();
-                self.waiting.insert(name.clone(), wds);
+                self.waiting.insert(name, wds);
             }
         }
     }
@@ -348,7 +350,7 @@ impl Io {
 
     /// Starts `supervise S` or `supervise S/log`, unless a supervise runs
     /// there already.
-    fn spawn(&mut self, name: Vec<u8>, role: Role, piped: bool) -> Event {
+    fn spawn(&mut self, name: Name, role: Role, piped: bool) -> Event {
         let dir = Path::new(&dir_of(&name, role));
         if control::is_supervised(&dir).unwrap_or(false) {
             return Event::Foreign { name, role };
@@ -427,24 +429,20 @@ impl Io {
     }
 
     /// The entry's pipe, made on first use.
-    fn pipe(&mut self, name: &[u8]) -> Result<&Pipe, Errno> {
-        if !self.pipes.contains_key(name) {
+    fn pipe(&mut self, name: &Name) -> Result<&Pipe, Errno> {
+        let fd_limit = self.fd_limit;
+        let p = self.pipes.try_get_or_insert_with(name, || {
             let (read, write) = fd::pipe()?;
             // Room is kept for the fds scan opens in passing: out of fds
             // it could no longer list DIR. Lowest numbers first, so the
             // number tells how many are open.
-            if write.raw().max(read.raw()) as u64 + FDS_IN_PASSING >= self.fd_limit {
+            if write.raw().max(read.raw()) as u64 + FDS_IN_PASSING >= fd_limit {
                 return Err(Errno(libc::EMFILE));
             }
-            self.pipes.insert(
-                name.to_vec(),
-                Pipe {
-                    read,
-                    write: Some(write),
-                },
-            );
-        }
-        Ok(&self.pipes[name])
+            let write = Some(write);
+            Ok(Pipe { read, write })
+        })?;
+        Ok(p)
     }
 }
 

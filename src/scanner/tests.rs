@@ -11,8 +11,8 @@ fn secs(s: u64) -> Duration {
     T0 + Duration::from_secs(s)
 }
 
-fn n(s: &str) -> Vec<u8> {
-    s.as_bytes().to_vec()
+fn n(s: &str) -> Name {
+    Name::from(s.as_bytes())
 }
 
 fn listed(items: &[(&str, Found)]) -> Event {
@@ -133,7 +133,7 @@ fn a_dir_waiting_for_its_run_is_not_started_but_a_running_one_keeps_running() {
         secs(1),
     );
     assert_eq!(actions, [], "db's run was removed: supervise keeps it");
-    assert_eq!(t.entries[&n("db")].stage, Stage::Live);
+    assert_eq!(t.entries.get(b"db").unwrap().stage, Stage::Live);
 }
 
 #[test]
@@ -277,7 +277,7 @@ fn a_removed_service_goes_down_before_its_logger_then_the_pipe_closes() {
         actions,
         [Action::ClosePipe { name: n("web") }, Action::Rescan]
     );
-    assert!(!t.entries.contains_key(&n("web")));
+    assert!(!t.entries.contains(b"web"));
 }
 
 #[test]
@@ -443,11 +443,11 @@ struct World {
     now: Duration,
     next_pid: i32,
     /// Spawns asked for and not answered yet.
-    pending: Vec<(Vec<u8>, Role)>,
+    pending: Vec<(Name, Role)>,
     /// Our supervise processes alive: (pid, name, role).
-    live: Vec<(i32, Vec<u8>, Role)>,
+    live: Vec<(i32, Name, Role)>,
     /// Control commands sent, for ControlFails to pick from.
-    controlled: Vec<(Vec<u8>, Role)>,
+    controlled: Vec<(Name, Role)>,
     terminating: bool,
     exited: bool,
 }
@@ -644,7 +644,7 @@ fn a_service_gets_its_timeout_kill_on_top_of_the_stop_bound() {
     };
     let (t, _) = step(running(), listed(&[("db", slow), ("web", LOGGED)]), T0);
     let (t, _) = step(t, Event::Terminate, secs(1));
-    let db = t.entries[&n("db")].service.sup;
+    let db = t.entries.get(b"db").unwrap().service.sup;
     assert_eq!(
         db,
         Sup::Stopping {
