@@ -46,10 +46,15 @@ pub fn list() -> Result<Vec<(Name, Found)>> {
     // Names are unique, so an unstable sort gives the same order without
     // the stable sort's 4 KiB scratch buffer on the stack.
     names.sort_unstable();
-    Ok(names
-        .into_iter()
-        .filter_map(|n| classify(&Path::new(&n)).map(|f| (Name::from(n), f)))
-        .collect())
+    // Made at its size: a growing vector would leave the blocks it grew
+    // out of behind in scan's heap.
+    let mut found = Vec::with_capacity(names.len());
+    for n in names {
+        if let Some(f) = classify(&Path::new(&n)) {
+            found.push((Name::from(n), f));
+        }
+    }
+    Ok(found)
 }
 
 /// What one name in DIR is; None when it has gone since the listing (the

@@ -96,6 +96,9 @@ pub fn scan(dir: Path) -> Result<(), Error> {
         while let Some(ev) = queue.pop_front() {
             let (next, actions) = step(tree, ev, time::monotonic());
             tree = next;
+            // At most one event per action: room for them at once, not by
+            // doubling, at a cold start's hundreds of spawns.
+            queue.reserve(actions.len());
             for action in actions {
                 if action == Action::Exit {
                     return Ok(());
