@@ -5,6 +5,8 @@
 use super::notice::Notice;
 use super::{Action, Failure, Name, Role, Tree};
 use alloc::vec::Vec;
+use core::num::NonZeroU64;
+use core::ops::Add;
 use core::time::Duration;
 
 /// A supervise that lived this long is restarted at once when it dies.
@@ -20,12 +22,43 @@ pub const STOP_SERVICE: Duration = Duration::from_secs(5);
 /// How long a logger may take to store what is left in its pipe and exit.
 pub const STOP_LOGGER: Duration = Duration::from_secs(3);
 
+/// A moment on scan's monotonic clock: nanoseconds (plus one, so that an
+/// `Option<At>` takes no more room), half the size of a Duration. Every
+/// service has two or more slots of them.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct At(NonZeroU64);
+
+impl At {
+    /// The moment `d` after the clock's start (saturating, 584 years on).
+    pub fn of(d: Duration) -> At {
+        let n = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        At(NonZeroU64::MIN.saturating_add(n.min(u64::MAX - 1)))
+    }
+
+    /// Back to the clock's Duration.
+    pub fn duration(self) -> Duration {
+        Duration::from_nanos(self.0.get() - 1)
+    }
+
+    /// How long after `earlier` this is; zero if it is not after it.
+    pub fn since(self, earlier: At) -> Duration {
+        Duration::from_nanos(self.0.get().saturating_sub(earlier.0.get()))
+    }
+}
+
+impl Add<Duration> for At {
+    type Output = At;
+    fn add(self, d: Duration) -> At {
+        At::of(self.duration().saturating_add(d))
+    }
+}
+
 /// Where one supervise stands.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Sup {
     /// Not running: start it at `due`.
     Idle {
-        due: Duration,
+        due: At,
     },
     /// A `Spawn` is out; `Started`, `SpawnFailed` or `Foreign` comes next.
     Spawning,
@@ -38,7 +71,7 @@ pub enum Sup {
     /// Told to exit; SIGKILLed at `kill_at` if it has not.
     Stopping {
         pid: i32,
-        kill_at: Option<Duration>,
+        kill_at: Option<At>,
     },
     /// Gone for good.
     Done,
@@ -48,7 +81,7 @@ pub enum Sup {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Slot {
     pub sup: Sup,
-    started: Duration,
+    started: At,
     streak: u32,
     /// Being supervised by someone else was reported already.
     told_foreign: bool,
@@ -59,7 +92,7 @@ pub struct Slot {
 
 impl Slot {
     /// A slot in state `sup` at `now`.
-    pub fn new(sup: Sup, now: Duration) -> Slot {
+    pub fn new(sup: Sup, now: At) -> Slot {
         Slot {
             sup,
             started: now,
@@ -70,7 +103,7 @@ impl Slot {
     }
 
     /// Its supervise was spawned as `pid`.
-    pub fn started(&mut self, pid: i32, now: Duration) {
+    pub fn started(&mut self, pid: i32, now: At) {
         (self.sup, self.started, self.told_foreign) = (Sup::Up { pid }, now, false);
         self.failure = None;
     }
@@ -79,7 +112,7 @@ impl Slot {
     /// True when the failure is to be told: the first of its kind since
     /// the last success, and not a shortage of fds or processes (counted
     /// instead).
-    pub fn failed(&mut self, why: Failure, now: Duration) -> bool {
+    pub fn failed(&mut self, why: Failure, now: At) -> bool {
         self.streak += 1;
         self.started = now;
         self.sup = Sup::Idle {
@@ -102,8 +135,8 @@ impl Slot {
 
     /// Its supervise died while wanted: restart it at once after a long
     /// life, else no sooner than the back-off after its last start.
-    pub fn died(&mut self, now: Duration) {
-        let due = if now.saturating_sub(self.started) >= LONG_LIVED {
+    pub fn died(&mut self, now: At) {
+        let due = if now.since(self.started) >= LONG_LIVED {
             self.streak = 0;
             now
         } else {
@@ -209,7 +242,7 @@ pub enum Moved<'a> {
 /// is due, stops what is no longer wanted, fires stop deadlines, ends
 /// finished entries. Not every entry at every event: at a cold start of
 /// N services that would be N steps for each of N answers.
-pub fn advance(t: &mut Tree, moved: Moved, now: Duration, out: &mut Vec<Action>) {
+pub fn advance(t: &mut Tree, moved: Moved, now: At, out: &mut Vec<Action>) {
     let mut ended = Vec::new();
     match moved {
         Moved::All => {
@@ -241,7 +274,7 @@ pub fn advance(t: &mut Tree, moved: Moved, now: Duration, out: &mut Vec<Action>)
 }
 
 /// One entry's part of `advance`; true when it has ended.
-fn settle(name: &Name, e: &mut Entry, now: Duration, out: &mut Vec<Action>) -> bool {
+fn settle(name: &Name, e: &mut Entry, now: At, out: &mut Vec<Action>) -> bool {
     loop {
         for role in e.roles() {
             drive(name, e, role, now, out);
@@ -266,7 +299,7 @@ fn settle(name: &Name, e: &mut Entry, now: Duration, out: &mut Vec<Action>) -> b
 }
 
 /// One slot's part of `advance`.
-fn drive(name: &Name, e: &mut Entry, role: Role, now: Duration, out: &mut Vec<Action>) {
+fn drive(name: &Name, e: &mut Entry, role: Role, now: At, out: &mut Vec<Action>) {
     let wanted = e.wanted(role);
     let piped = e.log;
     let timeout_kill = e.timeout_kill;

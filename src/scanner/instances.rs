@@ -3,7 +3,7 @@
 //! machine's part; `Watcher` is the I/O loop's, telling it at once when an
 //! `instances` file changes.
 
-use super::entry::{Entry, Slot, Sup};
+use super::entry::{At, Entry, Slot, Sup};
 use super::{Found, Name, Role, Table};
 use crate::instances::{self, Count};
 use crate::servicedir::ServiceDir;
@@ -12,11 +12,10 @@ use crate::sys::{Fd, Path, env};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::ffi::CStr;
-use core::time::Duration;
 
 /// Sets the pool size found at a listing: new instances are due at once;
 /// surplus ones are left for `advance` to stop (no longer wanted).
-pub fn resize(e: &mut Entry, pool: Option<u32>, now: Duration) {
+pub fn resize(e: &mut Entry, pool: Option<u32>, now: At) {
     e.pool = pool;
     let n = pool.unwrap_or(0) as usize;
     while e.instances.len() < n {
@@ -197,6 +196,7 @@ mod tests {
     use super::super::{Action, Event, Tree, step};
     use super::*;
     use alloc::vec;
+    use core::time::Duration;
 
     const T0: Duration = Duration::from_secs(100);
 

@@ -18,7 +18,7 @@ pub mod table;
 #[cfg(test)]
 mod tests;
 
-pub use entry::{Entry, Moved, Slot, Stage, Sup};
+pub use entry::{At, Entry, Moved, Slot, Stage, Sup};
 pub use listing::{Found, Problem};
 pub use notice::{Notice, dir_of};
 pub use table::{Name, Table};
@@ -164,6 +164,7 @@ impl Tree {
             .flat_map(|e| [&e.service, &e.logger].into_iter().chain(&e.instances))
             .filter_map(due)
             .min()
+            .map(At::duration)
     }
 
     /// How many services wait for a resource: `Failure::Fds` or
@@ -196,6 +197,7 @@ impl Tree {
 /// The policy: the next tree and what to do, for one event at monotonic
 /// time `now`.
 pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
+    let now = At::of(now);
     let mut out = Vec::new();
     let moved = match &ev {
         Event::Started { name, .. }
@@ -274,7 +276,7 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
     (t, out)
 }
 
-fn listed(t: &mut Tree, found: Vec<(Name, Found)>, now: Duration, out: &mut Vec<Action>) {
+fn listed(t: &mut Tree, found: Vec<(Name, Found)>, now: At, out: &mut Vec<Action>) {
     // A first listing of files and directories without a run (scan started
     // in a source checkout) is told in one line, not one per file. A
     // service that cannot start for another reason is still named.

@@ -649,8 +649,23 @@ fn a_service_gets_its_timeout_kill_on_top_of_the_stop_bound() {
         db,
         Sup::Stopping {
             pid: 20,
-            kill_at: Some(secs(21) + STOP_SERVICE)
+            kill_at: Some(At::of(secs(21) + STOP_SERVICE))
         },
         "supervise kills it after 20 s itself: scan waits for that"
     );
+}
+
+#[test]
+fn a_moment_keeps_its_duration_in_half_the_room() {
+    let d = secs(3) + Duration::from_nanos(7);
+    assert_eq!(At::of(d).duration(), d);
+    assert_eq!(At::of(Duration::ZERO).duration(), Duration::ZERO);
+    assert_eq!(At::of(d) + STOP_SERVICE, At::of(d + STOP_SERVICE));
+    assert_eq!(
+        At::of(secs(9)).since(At::of(secs(2))),
+        Duration::from_secs(7)
+    );
+    assert_eq!(At::of(secs(2)).since(At::of(secs(9))), Duration::ZERO);
+    assert!(At::of(Duration::MAX) > At::of(secs(1)));
+    assert_eq!(core::mem::size_of::<Option<At>>(), 8);
 }
