@@ -41,8 +41,13 @@ pub enum Found {
 /// Lists the current directory (DIR) and classifies each entry, in name
 /// order.
 pub fn list() -> Result<Vec<(Name, Found)>> {
-    let mut names = fs::list_dir(&Path::from("."))?;
-    names.retain(|n| n.first() != Some(&b'.'));
+    // Shared names from the start: no copy of each made to be dropped.
+    let mut names = Vec::new();
+    fs::each_name(&Path::from("."), &mut |n| {
+        if n.first() != Some(&b'.') {
+            names.push(Name::from(n));
+        }
+    })?;
     // Directory order is arbitrary; sorted, services start in name order.
     // A heap sort, in place: the slice sorts bring 4 KiB of code to scan
     // (and the stable one a 4 KiB scratch buffer to its stack).
@@ -52,7 +57,7 @@ pub fn list() -> Result<Vec<(Name, Found)>> {
     let mut found = Vec::with_capacity(names.len());
     for n in names {
         if let Some(f) = classify(&Path::new(&n)) {
-            found.push((Name::from(n), f));
+            found.push((n, f));
         }
     }
     Ok(found)

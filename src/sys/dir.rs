@@ -80,7 +80,11 @@ impl Dir {
     /// The names in this directory, without "." and "..".
     pub fn list(&self) -> Result<Vec<Vec<u8>>> {
         // A stream of its own (rustix opens "." in it), read from the start.
-        super::fs::read_names(fs::Dir::read_from(&self.fd)?)
+        let mut names = Vec::new();
+        super::fs::read_names(fs::Dir::read_from(&self.fd)?, &mut |name| {
+            names.push(name.to_vec())
+        })?;
+        Ok(names)
     }
 }
 

@@ -289,22 +289,29 @@ pub fn lock_exclusive(fd: &Fd) -> Result<()> {
 
 /// The names in a directory, without "." and "..", in directory order.
 pub fn list_dir(path: &Path) -> Result<Vec<Vec<u8>>> {
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY;
-    let fd: rustix::fd::OwnedFd = open(path, flags, 0)?.into();
-    read_names(fs::Dir::new(fd)?)
+    let mut names = Vec::new();
+    each_name(path, &mut |name| names.push(name.to_vec()))?;
+    Ok(names)
 }
 
-/// Every name the directory stream `dir` reads but "." and "..".
-pub(crate) fn read_names(dir: fs::Dir) -> Result<Vec<Vec<u8>>> {
-    let mut names = Vec::new();
+/// Hands `f` each name in a directory but "." and "..", in directory
+/// order, for a caller that keeps them in a form of its own.
+pub fn each_name(path: &Path, f: &mut dyn FnMut(&[u8])) -> Result<()> {
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY;
+    let fd: rustix::fd::OwnedFd = open(path, flags, 0)?.into();
+    read_names(fs::Dir::new(fd)?, f)
+}
+
+/// Hands `f` every name the directory stream `dir` reads but "." and "..".
+pub(crate) fn read_names(dir: fs::Dir, f: &mut dyn FnMut(&[u8])) -> Result<()> {
     for entry in dir {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
         if name != b"." && name != b".." {
-            names.push(name.to_vec());
+            f(name);
         }
     }
-    Ok(names)
+    Ok(())
 }
 
 /// The current working directory, opened, to come back to with `fchdir`.
