@@ -2,9 +2,10 @@
 //!
 //! A `Name` is shared, not copied: the listing makes one per service and
 //! every table, event and action that names the service holds the same
-//! allocation. A `Table` is a vector kept sorted by name: for the tens to
-//! thousands of services one scan holds it takes a third of a BTreeMap's
-//! memory (whose nodes a sorted fill leaves half empty) and much less code.
+//! allocation. A `Table` is kept sorted by name in vectors: for the tens
+//! to thousands of services one scan holds it takes a third of a
+//! BTreeMap's memory (whose nodes a sorted fill leaves half empty) and
+//! much less code.
 
 use alloc::rc::Rc;
 use alloc::vec::Vec;
@@ -13,54 +14,62 @@ use core::convert::Infallible;
 /// A name in DIR: any bytes but '/' and NUL.
 pub type Name = Rc<[u8]>;
 
-/// Values by service name, in name order.
+/// Values by service name, in name order. The names are a vector of
+/// their own: searching them is one piece of code for every table, not
+/// one per kind of value.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Table<V> {
-    rows: Vec<(Name, V)>,
+    names: Vec<Name>,
+    /// `values[i]` is the value of `names[i]`.
+    values: Vec<V>,
+}
+
+/// The place of `name` in `names`, or where it would go.
+fn find(names: &[Name], name: &[u8]) -> Result<usize, usize> {
+    names.binary_search_by(|n| (**n).cmp(name))
 }
 
 impl<V> Table<V> {
     /// An empty table.
     pub const fn new() -> Table<V> {
-        Table { rows: Vec::new() }
+        Table {
+            names: Vec::new(),
+            values: Vec::new(),
+        }
     }
 
     /// An empty table with room for `n` rows.
     pub fn with_capacity(n: usize) -> Table<V> {
         Table {
-            rows: Vec::with_capacity(n),
+            names: Vec::with_capacity(n),
+            values: Vec::with_capacity(n),
         }
-    }
-
-    /// The row of `name`, or where it would go.
-    fn find(&self, name: &[u8]) -> Result<usize, usize> {
-        self.rows.binary_search_by(|(n, _)| (**n).cmp(name))
     }
 
     /// The place of `name` in name order, if it has a row: `values` yields
     /// its value at that place.
     pub fn index_of(&self, name: &[u8]) -> Option<usize> {
-        self.find(name).ok()
+        find(&self.names, name).ok()
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.names.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.names.is_empty()
     }
 
     pub fn contains(&self, name: &[u8]) -> bool {
-        self.find(name).is_ok()
+        find(&self.names, name).is_ok()
     }
 
     pub fn get(&self, name: &[u8]) -> Option<&V> {
-        self.find(name).ok().map(|i| &self.rows[i].1)
+        find(&self.names, name).ok().map(|i| &self.values[i])
     }
 
     pub fn get_mut(&mut self, name: &[u8]) -> Option<&mut V> {
-        self.find(name).ok().map(|i| &mut self.rows[i].1)
+        find(&self.names, name).ok().map(|i| &mut self.values[i])
     }
 
     /// The value of `name`, made by `new` (under a share of `name`) when
@@ -79,54 +88,71 @@ impl<V> Table<V> {
         name: &Name,
         new: impl FnOnce() -> Result<V, E>,
     ) -> Result<&mut V, E> {
-        let i = match self.find(name) {
+        let i = match find(&self.names, name) {
             Ok(i) => i,
             Err(i) => {
-                self.rows.insert(i, (name.clone(), new()?));
+                self.values.insert(i, new()?);
+                self.names.insert(i, name.clone());
                 i
             }
         };
-        Ok(&mut self.rows[i].1)
+        Ok(&mut self.values[i])
     }
 
     /// Sets the value of `name`.
     pub fn insert(&mut self, name: &Name, v: V) {
-        match self.find(name) {
-            Ok(i) => self.rows[i].1 = v,
-            Err(i) => self.rows.insert(i, (name.clone(), v)),
+        match find(&self.names, name) {
+            Ok(i) => self.values[i] = v,
+            Err(i) => {
+                self.names.insert(i, name.clone());
+                self.values.insert(i, v);
+            }
         }
     }
 
     /// Takes `name` out; its value, if it had one.
     pub fn remove(&mut self, name: &[u8]) -> Option<V> {
-        self.find(name).ok().map(|i| self.rows.remove(i).1)
+        let i = find(&self.names, name).ok()?;
+        self.names.remove(i);
+        Some(self.values.remove(i))
     }
 
     /// Keeps the rows `keep` says yes to.
     pub fn retain(&mut self, mut keep: impl FnMut(&Name, &mut V) -> bool) {
-        self.rows.retain_mut(|(n, v)| keep(n, v));
+        // Rows are dropped seldom (a service gone, a problem solved), so
+        // one at a time.
+        let mut i = 0;
+        while i < self.names.len() {
+            if keep(&self.names[i], &mut self.values[i]) {
+                i += 1;
+            } else {
+                self.names.remove(i);
+                self.values.remove(i);
+            }
+        }
     }
 
     /// Makes room for `n` more rows at once, exactly: a cold start of N
     /// services must not leave the half-used blocks of N/2, N/4... behind.
     pub fn reserve_exact(&mut self, n: usize) {
-        self.rows.reserve_exact(n);
+        self.names.reserve_exact(n);
+        self.values.reserve_exact(n);
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Name, &V)> {
-        self.rows.iter().map(|(n, v)| (n, v))
+        self.names.iter().zip(&self.values)
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Name, &mut V)> {
-        self.rows.iter_mut().map(|(n, v)| (&*n, v))
+        self.names.iter().zip(&mut self.values)
     }
 
     pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.rows.iter().map(|(_, v)| v)
+        self.values.iter()
     }
 
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.rows.iter_mut().map(|(_, v)| v)
+        self.values.iter_mut()
     }
 }
 
