@@ -353,7 +353,7 @@ fn drive(name: &Name, e: &mut Entry, role: Role, now: At, out: &mut Vec<Action>)
                 Role::Log => Action::Control {
                     name: name(),
                     role,
-                    bytes: b"x",
+                    down: false,
                 },
             });
         }
@@ -362,7 +362,7 @@ fn drive(name: &Name, e: &mut Entry, role: Role, now: At, out: &mut Vec<Action>)
             out.push(Action::Control {
                 name: name(),
                 role,
-                bytes: b"dx",
+                down: true,
             });
         }
         Sup::Stopping {
@@ -370,7 +370,7 @@ fn drive(name: &Name, e: &mut Entry, role: Role, now: At, out: &mut Vec<Action>)
             kill_at: Some(at),
         } if at <= now => {
             s.sup = Sup::Stopping { pid, kill_at: None };
-            out.push(Action::Warn(Notice::Killed { name: name(), role }));
+            out.push(Action::warn(Notice::Killed { name: name(), role }));
             out.push(Action::KillRun { name: name(), role });
             out.push(Action::Signal {
                 pid,

@@ -25,6 +25,7 @@ pub use table::{Name, Table};
 
 use crate::sys::Errno;
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_int;
@@ -120,11 +121,12 @@ pub enum Action {
         pid: i32,
         signal: c_int,
     },
-    /// Write `bytes` to the supervise's control FIFO; `ControlFailed` if not.
+    /// Write `x` to the supervise's control FIFO, `dx` with `down`;
+    /// `ControlFailed` if not.
     Control {
         name: Name,
         role: Role,
-        bytes: &'static [u8],
+        down: bool,
     },
     /// SIGKILL the service that supervise runs (or ran, if it is still
     /// that process), with its process group.
@@ -140,10 +142,19 @@ pub enum Action {
     ClosePipe {
         name: Name,
     },
-    Warn(Notice),
+    /// Boxed: warnings are rare, and a cold start holds hundreds of
+    /// actions at once, each as big as the biggest kind.
+    Warn(Box<Notice>),
     /// List DIR again: a name taken down may already be back.
     Rescan,
     Exit,
+}
+
+impl Action {
+    /// Tell `notice`.
+    pub fn warn(notice: Notice) -> Action {
+        Action::Warn(Box::new(notice))
+    }
 }
 
 impl Tree {
@@ -226,14 +237,14 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
             if let Some(s) = t.spawning(&name, role)
                 && s.failed(why, now)
             {
-                out.push(Action::Warn(Notice::SpawnFailed { name, role, why }));
+                out.push(Action::warn(Notice::SpawnFailed { name, role, why }));
             }
         }
         Event::Foreign { name, role } => {
             if let Some(s) = t.spawning(&name, role)
                 && s.foreign()
             {
-                out.push(Action::Warn(Notice::Foreign { name, role }));
+                out.push(Action::warn(Notice::Foreign { name, role }));
             }
         }
         Event::ControlFailed { name, role } => {
@@ -254,7 +265,7 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
                     unreachable!("slot_of_pid found {role:?}")
                 };
                 if matches!(s.sup, Sup::Up { .. }) && wanted {
-                    out.push(Action::Warn(Notice::Died { name, role, status }));
+                    out.push(Action::warn(Notice::Died { name, role, status }));
                     s.died(now);
                 } else {
                     s.sup = Sup::Done;
@@ -290,7 +301,7 @@ fn listed(t: &mut Tree, found: Vec<(Name, Found)>, now: At, out: &mut Vec<Action
         });
     t.listed = true;
     if not_a_tree {
-        out.push(Action::Warn(Notice::NotATree {
+        out.push(Action::warn(Notice::NotATree {
             entries: found.len(),
         }));
     }
@@ -351,7 +362,7 @@ fn listed(t: &mut Tree, found: Vec<(Name, Found)>, now: At, out: &mut Vec<Action
                 if t.warned.get(name) != Some(f) {
                     t.warned.insert(name, *f);
                     if !not_a_tree {
-                        out.push(Action::Warn(Notice::Problem {
+                        out.push(Action::warn(Notice::Problem {
                             name: name.clone(),
                             found: *f,
                         }));

@@ -311,8 +311,9 @@ impl Io {
                 kill(pid, signal);
                 None
             }
-            Action::Control { name, role, bytes } => {
+            Action::Control { name, role, down } => {
                 let dir = Path::new(&dir_of(&name, role));
+                let bytes: &[u8] = if down { b"dx" } else { b"x" };
                 control::send(&dir, bytes)
                     .err()
                     .map(|_| Event::ControlFailed { name, role })
@@ -343,7 +344,7 @@ impl Io {
                 None
             }
             Action::Warn(notice) => {
-                die::warn(prog(), &notice);
+                die::warn(prog(), &*notice);
                 None
             }
             Action::Rescan => self.rescan(),

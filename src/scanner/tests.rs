@@ -109,7 +109,7 @@ fn a_problem_is_told_once_and_again_after_it_went_away() {
     let (t, first) = step(Tree::new(), listed(&[("notes", bad)]), T0);
     assert_eq!(
         first,
-        [Action::Warn(Notice::Problem {
+        [Action::warn(Notice::Problem {
             name: n("notes"),
             found: bad
         })]
@@ -141,7 +141,7 @@ fn a_dead_supervise_restarts_at_once_after_a_long_life_later_after_a_short_one()
     let died = |pid| Event::Exited { pid, status: 9 };
     let (t, actions) = step(running(), died(20), secs(30));
     assert_eq!(actions[1..], [spawn("db", Role::Service, false)]);
-    assert!(matches!(actions[0], Action::Warn(Notice::Died { .. })));
+    assert!(matches!(&actions[0], Action::Warn(w) if matches!(**w, Notice::Died { .. })));
     let (t, _) = step(
         t,
         Event::Started {
@@ -189,7 +189,7 @@ fn failed(name: &str, why: Failure) -> Event {
 #[test]
 fn a_failed_spawn_is_told_once_until_one_succeeds() {
     let fork = Failure::Fork(Errno::EAGAIN);
-    let told = Action::Warn(Notice::SpawnFailed {
+    let told = Action::warn(Notice::SpawnFailed {
         name: n("db"),
         role: Role::Service,
         why: fork,
@@ -267,7 +267,7 @@ fn a_removed_service_goes_down_before_its_logger_then_the_pipe_closes() {
             Action::Control {
                 name: n("web"),
                 role: Role::Log,
-                bytes: b"x"
+                down: false
             }
         ],
         "no d: the logger stores what is left and exits at end of input"
@@ -379,7 +379,7 @@ fn a_foreign_supervise_of_a_removed_dir_is_told_dx() {
             Action::Control {
                 name: n("db"),
                 role: Role::Service,
-                bytes: b"dx"
+                down: true
             },
             Action::Rescan
         ]
