@@ -3,6 +3,7 @@
 //! actions and writes each directory's share of a block with one write(2)
 //! (`logdir`, which alone decides its rotations). See man/logsink.8.
 
+pub mod batch;
 pub mod gzip;
 pub mod input;
 pub mod logdir;
@@ -18,6 +19,7 @@ use crate::sys::fd::Out;
 use crate::sys::{Fd, fs, sigflag, signal, time};
 use alloc::vec;
 use alloc::vec::Vec;
+use batch::Batch;
 use core::time::Duration;
 use input::{Fill, Input};
 use logdir::{LogDir, PAUSE, find_newline};
@@ -89,7 +91,7 @@ pub fn run(script: Script) -> Result<(), Error> {
             script,
             dirs,
             status,
-            outs: (0..n).map(|_| Vec::with_capacity(FLUSH + READ)).collect(),
+            outs: (0..n).map(|_| Batch::with_capacity(FLUSH + READ)).collect(),
             sel: vec![true; n],
             head: [0; HEAD],
             prefix: [0; stamp::MAX],
@@ -118,7 +120,7 @@ struct Lines {
     dirs: Vec<LogDir>,
     status: Vec<Fd>,
     /// Each directory's output not written yet.
-    outs: Vec<Vec<u8>>,
+    outs: Vec<Batch>,
     /// Which directories take the line being handled.
     sel: Vec<bool>,
     head: [u8; HEAD],
@@ -255,7 +257,7 @@ impl Lines {
     fn flush(&mut self) {
         for (d, out) in self.dirs.iter_mut().zip(&mut self.outs) {
             if !out.is_empty() {
-                d.write(out);
+                d.write(out.bytes());
                 out.clear();
             }
         }
@@ -268,21 +270,18 @@ impl Lines {
         let plen = self.plen;
         if p.start && self.selects {
             let take = p.text.len().min(HEAD - plen);
-            self.head[..plen].copy_from_slice(&self.prefix[..plen]);
-            self.head[plen..plen + take].copy_from_slice(&p.text[..take]);
+            // Fixed-size and inlined moves, not memcpy: see `batch`.
+            self.head[..stamp::MAX].copy_from_slice(&self.prefix);
+            batch::copy(&mut self.head[plen..plen + take], &p.text[..take]);
             self.act(plen + take);
         }
-        let prefix = if p.start {
-            &self.prefix[..plen]
-        } else {
-            &[][..]
-        };
+        let plen = if p.start { plen } else { 0 };
         let mut full = false;
         for (out, _) in self.outs.iter_mut().zip(&self.sel).filter(|(_, s)| **s) {
-            out.extend_from_slice(prefix);
-            out.extend_from_slice(p.text);
+            out.push_prefix(&self.prefix, plen);
+            out.push(p.text);
             if p.end {
-                out.push(b'\n');
+                out.push_byte(b'\n');
             }
             full |= out.len() >= FLUSH;
         }
