@@ -1,5 +1,5 @@
 //! A directory's share of a block: the stamped lines collected for one
-//! write(2). Lines are short and there are many, so the bytes go in with
+//! write(2), and the moves it is built with. Lines are short and there are many, so the bytes go in with
 //! fixed-size moves the compiler inlines: without the C library, memcpy
 //! is origin's byte-at-a-time loop, which took three quarters of the
 //! logger's instructions when every line was appended with it.
@@ -116,6 +116,19 @@ pub fn copy(dst: &mut [u8], src: &[u8]) {
     }
 }
 
+/// Sets every byte of `dst` to `b`, with the moves of `copy`.
+pub fn fill(dst: &mut [u8], b: u8) {
+    let block = [b; 32];
+    let mut rest = dst;
+    while rest.len() > 32 {
+        let (head, tail) = rest.split_at_mut(32);
+        copy(head, &block);
+        rest = tail;
+    }
+    let n = rest.len();
+    copy(rest, &block[..n]);
+}
+
 /// The first N bytes of `src` to `dst` (both at least N long).
 #[inline(always)]
 fn block<const N: usize>(dst: &mut [u8], src: &[u8]) {
@@ -152,6 +165,16 @@ mod tests {
             let mut dst = alloc::vec![0xee; n + 40];
             copy(&mut dst[..n], &src);
             assert_eq!(&dst[..n], &src[..], "length {n}");
+            assert!(dst[n..].iter().all(|&b| b == 0xee), "length {n}");
+        }
+    }
+
+    #[test]
+    fn fill_sets_every_length_and_nothing_beyond() {
+        for n in 0..=200 {
+            let mut dst = alloc::vec![0xee; n + 40];
+            fill(&mut dst[..n], b'\n');
+            assert!(dst[..n].iter().all(|&b| b == b'\n'), "length {n}");
             assert!(dst[n..].iter().all(|&b| b == 0xee), "length {n}");
         }
     }

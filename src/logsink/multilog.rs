@@ -13,7 +13,8 @@
 //! extensions stay out.
 //! See man/multilog.8.
 
-use super::logdir::{LogDir, SLACK};
+use super::batch::{self, Batch};
+use super::logdir::{LogDir, SLACK, find_newline};
 use super::pattern;
 use super::script::{Action, Script, Stamp};
 use super::stamp;
@@ -42,13 +43,14 @@ const LINE: usize = 1000;
 /// input or before a rotation: the same files, with logsink's batching.
 struct Buffered {
     dir: LogDir,
-    buf: [u8; DIRBUF],
+    /// DIRBUF bytes.
+    buf: Vec<u8>,
     p: usize,
     selected: bool,
     /// Bytes in `current` as multilog counts them, `pending` included.
     bytes: u64,
     size: u64,
-    pending: Vec<u8>,
+    pending: Batch,
 }
 
 impl Buffered {
@@ -56,11 +58,11 @@ impl Buffered {
         Buffered {
             bytes: dir.bytes(),
             dir,
-            buf: [0; DIRBUF],
+            buf: vec![0; DIRBUF],
             p: 0,
             selected: true,
             size,
-            pending: Vec::with_capacity(64 * BLOCK),
+            pending: Batch::with_capacity(64 * BLOCK),
         }
     }
 
@@ -80,7 +82,7 @@ impl Buffered {
                 len = i + 1;
             }
             let (piece, rest) = data.split_at(len);
-            self.pending.extend_from_slice(piece);
+            self.pending.push(piece);
             self.bytes += len as u64;
             if self.bytes >= slack_mark && piece.last() == Some(&b'\n') {
                 self.rotate();
@@ -92,7 +94,7 @@ impl Buffered {
     /// Stores what is pending.
     fn commit(&mut self) {
         if !self.pending.is_empty() {
-            self.dir.store(&self.pending);
+            self.dir.store(self.pending.bytes());
             self.pending.clear();
         }
     }
@@ -105,8 +107,10 @@ impl Buffered {
 
     fn flush(&mut self) {
         if self.p > 0 {
-            let buf = self.buf;
+            // Lent out, not copied: c_write needs the rest of self.
+            let buf = core::mem::take(&mut self.buf);
             self.c_write(&buf[..self.p]);
+            self.buf = buf;
             self.p = 0;
         }
     }
@@ -121,7 +125,7 @@ impl Buffered {
                 data = &data[n..];
             }
         }
-        self.buf[self.p..self.p + data.len()].copy_from_slice(data);
+        batch::copy(&mut self.buf[self.p..self.p + data.len()], data);
         self.p += data.len();
     }
 
@@ -262,7 +266,7 @@ impl Multilog {
         }
         while !block.is_empty() {
             if self.tail {
-                let end = block.iter().position(|&b| b == b'\n');
+                let end = find_newline(block);
                 let upto = end.unwrap_or(block.len());
                 for d in self.dirs.iter_mut().filter(|d| d.selected) {
                     for &c in &block[..upto] {
@@ -279,17 +283,15 @@ impl Multilog {
             if !self.started {
                 self.started = true;
                 if self.plen > 0 {
-                    self.line[..self.plen].copy_from_slice(&self.prefix[..self.plen]);
+                    batch::copy(&mut self.line[..self.plen], &self.prefix[..self.plen]);
                     self.len = self.plen;
                 }
             }
             let room = LINE - self.len;
-            let end = block[..block.len().min(room + 1)]
-                .iter()
-                .position(|&b| b == b'\n');
+            let end = find_newline(&block[..block.len().min(room + 1)]);
             match end {
                 Some(i) => {
-                    self.line[self.len..self.len + i].copy_from_slice(&block[..i]);
+                    batch::copy(&mut self.line[self.len..self.len + i], &block[..i]);
                     self.len += i;
                     block = &block[i + 1..];
                     self.act_and_put();
@@ -297,7 +299,7 @@ impl Multilog {
                 }
                 None => {
                     let n = block.len().min(room);
-                    self.line[self.len..self.len + n].copy_from_slice(&block[..n]);
+                    batch::copy(&mut self.line[self.len..self.len + n], &block[..n]);
                     self.len += n;
                     block = &block[n..];
                     if self.len == LINE {
@@ -323,7 +325,7 @@ impl Multilog {
         for d in self.dirs.iter_mut().filter(|d| d.selected) {
             d.putc(b'\n');
         }
-        self.line[..self.len].fill(b'\n');
+        batch::fill(&mut self.line[..self.len], b'\n');
         self.len = 0;
         self.tail = false;
         self.started = false;
