@@ -235,7 +235,8 @@ fn a_partial_final_line_gets_its_newline() {
 #[test]
 fn patterns_alerts_and_status_file_select_lines() {
     let s = Scratch::new("ls-select");
-    let input = b"STAT 1\nhello\nnamed[12]: Cleaned cache of 3 RRs\nSTAT 2\nfatal: x\n";
+    // A longer line first: the status file holds the last one alone.
+    let input = b"STAT 10\nhello\nnamed[12]: Cleaned cache of 3 RRs\nSTAT 2\nfatal: x\n";
     let script = [
         "-named[*]: Cleaned cache *",
         "./all",
@@ -251,11 +252,11 @@ fn patterns_alerts_and_status_file_select_lines() {
     assert_eq!(code, 0);
     assert_eq!(
         fs::read_to_string(s.join("all/current")).unwrap(),
-        "STAT 1\nhello\nSTAT 2\nfatal: x\n"
+        "STAT 10\nhello\nSTAT 2\nfatal: x\n"
     );
     assert_eq!(
         fs::read_to_string(s.join("stat/current")).unwrap(),
-        "STAT 1\nSTAT 2\n"
+        "STAT 10\nSTAT 2\n"
     );
     let status = fs::read(s.join("status")).unwrap();
     assert_eq!(status.len(), 1001);

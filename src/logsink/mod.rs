@@ -94,6 +94,7 @@ pub fn run(script: Script) -> Result<(), Error> {
             outs: (0..n).map(|_| Batch::with_capacity(FLUSH + READ)).collect(),
             sel: vec![true; n],
             head: [0; HEAD],
+            padded: [b'\n'; STATUS],
             prefix: [0; stamp::MAX],
             plen: 0,
             alert: Out::stderr(),
@@ -124,6 +125,9 @@ struct Lines {
     /// Which directories take the line being handled.
     sel: Vec<bool>,
     head: [u8; HEAD],
+    /// What a status file gets: newlines, but for the line being
+    /// written there.
+    padded: [u8; STATUS],
     /// The stamp of the lines being handled, and its length.
     prefix: [u8; stamp::MAX],
     plen: usize,
@@ -305,12 +309,13 @@ impl Lines {
                     let _ = self.alert.flush();
                 }
                 Action::Status(i) if selected => {
-                    let mut padded = [b'\n'; STATUS];
-                    padded[..len].copy_from_slice(view);
+                    // Not a fresh array per line: filling one took
+                    // thousands of instructions (see `batch`).
+                    batch::copy(&mut self.padded[..len], view);
                     let path = &self.script.status_files[*i];
                     let mut trouble = false;
                     let fd = &self.status[*i];
-                    while let Err(e) = fd.pwrite_all(&padded, 0) {
+                    while let Err(e) = fd.pwrite_all(&self.padded, 0) {
                         if !trouble {
                             let err = Error::sys(alloc::format!("write {path}"), e);
                             crate::die::warn(name(), &format_args!("{err}, pausing"));
@@ -318,6 +323,7 @@ impl Lines {
                         }
                         sigflag::sleep(PAUSE);
                     }
+                    batch::fill(&mut self.padded[..len], b'\n');
                 }
                 Action::Alert | Action::Status(_) => {}
                 Action::Dir(j) => self.sel[*j] = selected,
