@@ -11,6 +11,7 @@ extern crate alloc;
 
 pub mod account;
 pub mod args;
+pub mod batch;
 pub mod boot;
 pub mod chpst;
 pub mod control;

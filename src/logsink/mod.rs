@@ -3,7 +3,6 @@
 //! actions and writes each directory's share of a block with one write(2)
 //! (`logdir`, which alone decides its rotations). See man/logsink.8.
 
-pub mod batch;
 pub mod gzip;
 pub mod input;
 pub mod logdir;
@@ -14,12 +13,12 @@ pub mod script;
 pub mod splitter;
 pub mod stamp;
 
+use crate::batch::{self, Batch};
 use crate::error::{Doing, Error};
 use crate::sys::fd::Out;
 use crate::sys::{Fd, fs, sigflag, signal, time};
 use alloc::vec;
 use alloc::vec::Vec;
-use batch::Batch;
 use core::time::Duration;
 use input::{Fill, Input};
 use logdir::{LogDir, PAUSE, find_newline};

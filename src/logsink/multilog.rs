@@ -13,11 +13,11 @@
 //! extensions stay out.
 //! See man/multilog.8.
 
-use super::batch::{self, Batch};
 use super::logdir::{LogDir, SLACK, find_newline};
 use super::pattern;
 use super::script::{Action, Script, Stamp};
 use super::stamp;
+use crate::batch::{self, Batch};
 use crate::error::{Doing, Error};
 use crate::sys::fd::Out;
 use crate::sys::{Errno, Fd, fs, sigflag, signal, time};
