@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 
 /// Bytes initialised at a time as the batch grows: an idle logger touches
 /// only the pages its lines need.
-const STEP: usize = 16 * 1024;
+const STEP: usize = 4096;
 
 /// Output collected, not written yet.
 pub struct Batch {
