@@ -12,6 +12,7 @@ use super::arena::Arena;
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
 use core::ptr;
+use dlmalloc::Allocator as _;
 use rustix::mm::{MapFlags, MremapFlags, ProtFlags};
 
 /// The allocator; `main!` makes it the program's global allocator.
@@ -101,23 +102,62 @@ unsafe impl dlmalloc::Allocator for Pages {
     }
 }
 
+/// Blocks at least this large get a mapping of their own, as glibc's malloc
+/// does above its threshold: the kernel's pages are zero until written, so
+/// a buffer made with `vec![0; N]` (logsink's 256 KiB input) costs memory
+/// only as far as it is used, where dlmalloc would have cleared it, every
+/// page, and kept what it freed. Which is which follows from the layout
+/// alone, which every call carries.
+const OWN_MAPPING: usize = 64 * 1024;
+
+fn own_mapping(size: usize, align: usize) -> bool {
+    size >= OWN_MAPPING && align <= 4096
+}
+
+fn map(size: usize) -> *mut u8 {
+    Pages.alloc(size).0
+}
+
 // SAFETY: the arena hands out disjoint 16-aligned blocks and takes back
-// only its own; everything else is dlmalloc's, which meets GlobalAlloc's
-// contract for any size and alignment.
+// only its own; own mappings are page-aligned, zeroed and as long as
+// asked, and are recognised by their layout; everything else is
+// dlmalloc's, which meets GlobalAlloc's contract for any size and
+// alignment.
 unsafe impl GlobalAlloc for Malloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = ARENA.alloc(layout.size(), layout.align());
         if !p.is_null() {
             return p;
         }
+        if own_mapping(layout.size(), layout.align()) {
+            return map(layout.size());
+        }
         // SAFETY: one use of the heap at a time (see `Heap::get`).
         unsafe { HEAP.get().malloc(layout.size(), layout.align()) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if own_mapping(layout.size(), layout.align()) {
+            return map(layout.size());
+        }
+        let p = ARENA.alloc(layout.size(), layout.align());
+        if !p.is_null() {
+            // SAFETY: a live block of layout.size() bytes.
+            unsafe { p.write_bytes(0, layout.size()) };
+            return p;
+        }
+        // SAFETY: one use of the heap at a time; calloc clears only what
+        // does not come fresh from the kernel.
+        unsafe { HEAP.get().calloc(layout.size(), layout.align()) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if ARENA.owns(ptr) {
             // SAFETY: GlobalAlloc's contract: ptr came from alloc(layout).
             unsafe { ARENA.dealloc(ptr, layout.size()) }
+        } else if own_mapping(layout.size(), layout.align()) {
+            // SAFETY: as above: a mapping of layout.size() bytes of its own.
+            let _ = unsafe { rustix::mm::munmap(ptr.cast(), layout.size()) };
         } else {
             // SAFETY: as above, and one use of the heap at a time.
             unsafe { HEAP.get().free(ptr, layout.size(), layout.align()) }
@@ -125,7 +165,15 @@ unsafe impl GlobalAlloc for Malloc {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        if !ARENA.owns(ptr) {
+        let (old, new) = (
+            own_mapping(layout.size(), layout.align()),
+            own_mapping(size, layout.align()),
+        );
+        if old && new {
+            // SAFETY: ptr is a whole mapping of layout.size() bytes.
+            return Pages.remap(ptr, layout.size(), size, true);
+        }
+        if !old && !new && !ARENA.owns(ptr) {
             // SAFETY: ptr is a live dlmalloc block of `layout`.
             return unsafe { HEAP.get().realloc(ptr, layout.size(), layout.align(), size) };
         }
@@ -230,6 +278,39 @@ mod tests {
             let g = m.realloc(s, small, 5000);
             assert!(!ARENA.owns(g) && *g.add(15) == 3);
             m.dealloc(g, Layout::from_size_align(5000, 8).unwrap());
+        }
+    }
+
+    #[test]
+    fn large_blocks_have_mappings_of_their_own_across_every_move() {
+        let m = Malloc;
+        let sizes = [100, 5000, OWN_MAPPING - 1, OWN_MAPPING, 300_000, 70_000, 40];
+        unsafe {
+            let first = Layout::from_size_align(sizes[0], 8).unwrap();
+            let mut p = m.alloc_zeroed(first);
+            assert!((0..sizes[0]).all(|i| *p.add(i) == 0));
+            p.write_bytes(9, sizes[0]);
+            let mut layout = first;
+            for &size in &sizes[1..] {
+                let keep = layout.size().min(size);
+                p = m.realloc(p, layout, size);
+                assert!(!p.is_null());
+                assert!(
+                    (0..keep).all(|i| *p.add(i) == 9),
+                    "{} -> {size}",
+                    layout.size()
+                );
+                p.write_bytes(9, size);
+                layout = Layout::from_size_align(size, 8).unwrap();
+                if own_mapping(size, 8) {
+                    assert_eq!(p as usize % 4096, 0, "{size} is a mapping of its own");
+                }
+            }
+            m.dealloc(p, layout);
+            let big = Layout::from_size_align(256 * 1024, 16).unwrap();
+            let z = m.alloc_zeroed(big);
+            assert!((0..big.size()).step_by(4096).all(|i| *z.add(i) == 0));
+            m.dealloc(z, big);
         }
     }
 }
