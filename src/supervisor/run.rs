@@ -560,6 +560,12 @@ impl Io {
         let pool_env = self
             .instance
             .and_then(|k| crate::instances::environment(&self.dir, k, extra.env));
+        // Its own session is the contract (svc -d's group kill, the
+        // notify sender check, orphan adoption, metrics), and it has a
+        // price on a busy CPU: with autogroup, setsid moves the child into
+        // a new task group and the kernel reschedules it, so it may wait a
+        // scheduler tick before its exec. s6-supervise pays it too;
+        // daemontools and runsv, which keep run in their session, do not.
         let opts = Spawn {
             new_session: true,
             dup: extra.dup,
