@@ -81,9 +81,13 @@ impl Dir {
     pub fn list(&self) -> Result<Vec<Vec<u8>>> {
         // A stream of its own (rustix opens "." in it), read from the start.
         let mut names = Vec::new();
-        super::fs::read_names(fs::Dir::read_from(&self.fd)?, &mut |name| {
-            names.push(name.to_vec())
-        })?;
+        let dot = super::fs::open_at(
+            &self.fd,
+            &Path::from("."),
+            libc::O_RDONLY | libc::O_DIRECTORY,
+            0,
+        )?;
+        super::fs::read_names(&dot, &mut |name| names.push(name.to_vec()))?;
         Ok(names)
     }
 }

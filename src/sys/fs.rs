@@ -297,21 +297,34 @@ pub fn list_dir(path: &Path) -> Result<Vec<Vec<u8>>> {
 /// Hands `f` each name in a directory but "." and "..", in directory
 /// order, for a caller that keeps them in a form of its own.
 pub fn each_name(path: &Path, f: &mut dyn FnMut(&[u8])) -> Result<()> {
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY;
-    let fd: rustix::fd::OwnedFd = open(path, flags, 0)?.into();
-    read_names(fs::Dir::new(fd)?, f)
+    read_names(&open(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)?, f)
 }
 
-/// Hands `f` every name the directory stream `dir` reads but "." and "..".
-pub(crate) fn read_names(dir: fs::Dir, f: &mut dyn FnMut(&[u8])) -> Result<()> {
-    for entry in dir {
-        let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name != b"." && name != b".." {
-            f(name);
+/// Hands `f` every name the open directory `dir` reads from its current
+/// offset but "." and "..". getdents64 through rustix's RawDir, into one
+/// buffer: rustix's Dir copies each name into a CString of its own, and
+/// its checks bring core's Debug formatting along.
+pub(crate) fn read_names(dir: &Fd, f: &mut dyn FnMut(&[u8])) -> Result<()> {
+    // Room for a few dozen entries a call; a directory of hundreds takes
+    // a few calls, and the buffer fits the arena's largest class.
+    let mut buf = Vec::<u8>::with_capacity(1024);
+    let mut entries = fs::RawDir::new(dir, buf.spare_capacity_mut());
+    loop {
+        match entries.next() {
+            Some(Ok(entry)) => {
+                let name = entry.file_name().to_bytes();
+                if name != b"." && name != b".." {
+                    f(name);
+                }
+            }
+            // EINTR before any entry was read: nothing lost.
+            Some(Err(rustix::io::Errno::INTR)) => {}
+            // A directory removed while open reads as empty, as with
+            // rustix's Dir.
+            Some(Err(rustix::io::Errno::NOENT)) | None => return Ok(()),
+            Some(Err(e)) => return Err(e.into()),
         }
     }
-    Ok(())
 }
 
 /// The current working directory, opened, to come back to with `fchdir`.
