@@ -7,8 +7,20 @@ use core::ffi::CStr;
 
 /// The running executable, symlinks resolved (/proc/self/exe).
 pub fn own_exe() -> Result<Path> {
-    let name = rustix::fs::readlink("/proc/self/exe", Vec::new())?;
-    Ok(Path::from(name.as_c_str()))
+    read_link(c"/proc/self/exe")
+}
+
+/// The target of symlink `link`. rustix's readlink makes its CString with
+/// an unwrap, which brings core's Debug formatting along.
+fn read_link(link: &CStr) -> Result<Path> {
+    let mut buf = alloc::vec![0u8; 256];
+    loop {
+        let n = rustix::fs::readlinkat_raw(rustix::fs::CWD, link, &mut buf[..])?;
+        if n < buf.len() {
+            return Ok(Path::new(&buf[..n]));
+        }
+        buf.resize(2 * buf.len(), 0);
+    }
 }
 
 /// Whether `path` is a regular file this process may execute.
@@ -23,13 +35,15 @@ pub fn is_executable(path: &Path) -> bool {
 pub fn real_path(path: &Path) -> Result<Path> {
     let flags = rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC;
     let fd = rustix::fs::open(path.as_cstr(), flags, rustix::fs::Mode::empty())?;
-    let link = alloc::format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&fd));
-    let name = rustix::fs::readlink(link.as_str(), Vec::new())?;
+    let link = Path::from(
+        alloc::format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&fd)).as_str(),
+    );
+    let name = read_link(link.as_cstr())?;
     if name.as_bytes().first() != Some(&b'/') {
         // "pipe:[...]" and the like: no name in the file tree.
         return Err(Errno(libc::ENOENT));
     }
-    Ok(Path::from(name.as_c_str()))
+    Ok(name)
 }
 
 /// The value of environment variable `name`, if set.
