@@ -261,14 +261,14 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
         Event::Exited { pid, status } => {
             if let Some((name, role, e)) = t.slot_of_pid(pid) {
                 let wanted = e.wanted(role);
-                let Some(s) = e.slot_mut(role) else {
-                    unreachable!("slot_of_pid found {role:?}")
-                };
-                if matches!(s.sup, Sup::Up { .. }) && wanted {
-                    out.push(Action::warn(Notice::Died { name, role, status }));
-                    s.died(now);
-                } else {
-                    s.sup = Sup::Done;
+                // slot_of_pid found the role in a slot: it is there.
+                if let Some(s) = e.slot_mut(role) {
+                    if matches!(s.sup, Sup::Up { .. }) && wanted {
+                        out.push(Action::warn(Notice::Died { name, role, status }));
+                        s.died(now);
+                    } else {
+                        s.sup = Sup::Done;
+                    }
                 }
             }
             // Otherwise an orphan that was reparented to scan: reaped, done.
