@@ -5,7 +5,6 @@
 use super::listing::{Found, Problem};
 use super::{Failure, Name, Role};
 use crate::sys::Errno;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -69,8 +68,18 @@ pub fn dir_of(name: &[u8], role: Role) -> Vec<u8> {
     d
 }
 
-fn show(name: &[u8], role: Role) -> String {
-    String::from_utf8_lossy(&dir_of(name, role)).into_owned()
+/// The dir a role's supervise runs on, shown lossily as UTF-8, written
+/// straight into the message.
+struct Shown<'a>(&'a [u8], Role);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&dir_of(self.0, self.1)))
+    }
+}
+
+fn show(name: &[u8], role: Role) -> Shown<'_> {
+    Shown(name, role)
 }
 
 impl fmt::Display for Notice {
@@ -82,29 +91,28 @@ impl fmt::Display for Notice {
                     Found::Ignored(p) => (Role::Service, *p),
                     Found::Service { .. } => return Ok(()),
                 };
-                let why: String = match p {
-                    Problem::NotDir => "not a directory".into(),
-                    Problem::Dangling => "dangling symlink".into(),
-                    Problem::NoRun => format!("{}/run does not exist", show(name, role)),
-                    Problem::NotExecutable => format!("{}/run is not executable", show(name, role)),
-                    Problem::Unreadable(e) if role == Role::Log => {
-                        format!("{}: {}", show(name, role), e.desc())
+                write!(f, "unable to supervise {}: ", show(name, Role::Service))?;
+                match p {
+                    Problem::NotDir => f.write_str("not a directory"),
+                    Problem::Dangling => f.write_str("dangling symlink"),
+                    Problem::NoRun => write!(f, "{}/run does not exist", show(name, role)),
+                    Problem::NotExecutable => {
+                        write!(f, "{}/run is not executable", show(name, role))
                     }
-                    Problem::Unreadable(e) => e.desc().into(),
-                };
-                write!(
-                    f,
-                    "unable to supervise {}: {why}",
-                    show(name, Role::Service)
-                )
+                    Problem::Unreadable(e) if role == Role::Log => {
+                        write!(f, "{}: {}", show(name, role), e.desc())
+                    }
+                    Problem::Unreadable(e) => f.write_str(e.desc()),
+                }
             }
             Notice::Died { name, role, status } => {
-                let how = if libc::WIFSIGNALED(*status) {
-                    format!("killed by signal {}", libc::WTERMSIG(*status))
+                write!(f, "supervise {} ", show(name, *role))?;
+                if libc::WIFSIGNALED(*status) {
+                    write!(f, "killed by signal {}", libc::WTERMSIG(*status))?;
                 } else {
-                    format!("exited {}", libc::WEXITSTATUS(*status))
-                };
-                write!(f, "supervise {} {how}: restarting it", show(name, *role))
+                    write!(f, "exited {}", libc::WEXITSTATUS(*status))?;
+                }
+                f.write_str(": restarting it")
             }
             Notice::Foreign { name, role } => write!(
                 f,
