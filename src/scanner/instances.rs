@@ -9,6 +9,7 @@ use crate::instances::{self, Count};
 use crate::servicedir::ServiceDir;
 use crate::sys::inotify::Inotify;
 use crate::sys::{Fd, Path, env};
+use alloc::ffi::CString;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::ffi::CStr;
@@ -161,7 +162,7 @@ impl Default for Watcher {
 /// For `Role::Instance(k)`: the instance number as supervise's argument.
 pub fn argument(role: Role) -> Option<alloc::ffi::CString> {
     match role {
-        Role::Instance(k) => alloc::ffi::CString::new(k.to_string()).ok(),
+        Role::Instance(k) => Some(number(k)),
         Role::Service | Role::Log => None,
     }
 }
@@ -173,16 +174,21 @@ pub fn set_env(role: Role, name: &Path) -> bool {
         return false;
     };
     let set = |var: &CStr, v: u32| {
-        // Digits only: no NUL can be in them.
-        let v = alloc::ffi::CString::new(v.to_string()).unwrap_or_default();
         // ENOMEM only; supervise then sets them for its programs itself.
-        let _ = env::set(var, &v);
+        let _ = env::set(var, &number(v));
     };
     set(c"SVKIT_INSTANCE", k);
     if let Some(n) = pool_of(name) {
         set(c"SVKIT_INSTANCES", n);
     }
     true
+}
+
+/// `n` in decimal, for an argument or the environment: `sys::decimal`'s
+/// digits, not `to_string`'s, which inlines core's formatting at each use.
+fn number(n: u32) -> CString {
+    // Digits only: no NUL can be in them.
+    CString::new(crate::sys::decimal(n, &mut [0; 10])).unwrap_or_default()
 }
 
 /// Takes them out again: no other supervise must inherit them.
