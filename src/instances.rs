@@ -49,8 +49,8 @@ pub fn parse(text: &str) -> Result<u32, &'static str> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err("a number of instances expected");
     }
-    match text.parse::<u32>() {
-        Ok(n) if n <= MAX => Ok(n),
+    match crate::sys::parse_digits(text.as_bytes()) {
+        Some(n) if n <= u64::from(MAX) => Ok(n as u32),
         _ => Err("more instances than the limit of 1000"),
     }
 }

@@ -4,7 +4,7 @@
 //! behind), scan (the same, and
 //! how many tasks the machine runs) and svstat (what a service uses).
 
-use crate::sys::{Path, fs};
+use crate::sys::{Path, fs, parse_digits};
 use crate::tai64::Tai64n;
 use alloc::format;
 
@@ -41,18 +41,33 @@ pub fn parse_stat(text: &[u8]) -> Option<Stat> {
     for slot in f.iter_mut() {
         *slot = fields.next()?;
     }
-    let field = |n: usize| f[n - 3].parse::<i64>().ok();
+    let field = |n: usize| signed(f[n - 3]);
     let cpu_ticks = [14, 15, 16, 17].iter().try_fold(0u64, |t, &n| {
         Some(t.saturating_add(field(n)?.max(0) as u64))
     })?;
     Some(Stat {
         state: *f[0].as_bytes().first()?,
-        ppid: f[4 - 3].parse().ok()?,
+        ppid: i32::try_from(signed(f[4 - 3])?).ok()?,
         session: i32::try_from(field(6)?).ok()?,
         cpu_ticks,
-        start_ticks: f[22 - 3].parse().ok()?,
+        start_ticks: unsigned(f[22 - 3])?,
         rss_pages: field(24)?.max(0) as u64,
     })
+}
+
+/// A number as `str::parse::<u64>` reads it: an optional `+`, then digits.
+fn unsigned(text: &str) -> Option<u64> {
+    parse_digits(text.strip_prefix('+').unwrap_or(text).as_bytes())
+}
+
+/// A number as `str::parse::<i64>` reads it: an optional sign, then digits.
+fn signed(text: &str) -> Option<i64> {
+    match text.strip_prefix('-') {
+        Some(digits) if !digits.starts_with('+') => {
+            0i64.checked_sub_unsigned(parse_digits(digits.as_bytes())?)
+        }
+        _ => i64::try_from(unsigned(text)?).ok(),
+    }
 }
 
 /// The stat of process `pid`; None when it is gone (or unreadable).
@@ -92,7 +107,7 @@ pub fn open_fds(pid: i32) -> Option<u64> {
 pub fn parse_tasks(loadavg: &[u8]) -> Option<u64> {
     let field = loadavg.split(|&b| b == b' ').nth(3)?;
     let total = field.split(|&b| b == b'/').nth(1)?;
-    core::str::from_utf8(total).ok()?.parse().ok()
+    unsigned(core::str::from_utf8(total).ok()?)
 }
 
 /// The number of processes (threads) on the machine now.
@@ -119,7 +134,7 @@ pub fn parse_btime(text: &[u8]) -> Option<u64> {
     let text = core::str::from_utf8(text).ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix("btime "))
-        .and_then(|v| v.trim().parse().ok())
+        .and_then(|v| unsigned(v.trim()))
 }
 
 /// Whether the process described by `stat` is the run a status file
@@ -211,5 +226,15 @@ mod tests {
     fn our_own_session_uses_memory() {
         let me = stat(i32::try_from(std::process::id()).unwrap()).unwrap();
         assert!(session_rss(me.session).unwrap() > 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn numbers_read_as_str_parse_reads_them(
+            text in "[-+]{0,2}[0-9]{0,21}[a ]?|[-+]?(9223372036854775808|18446744073709551616)"
+        ) {
+            proptest::prop_assert_eq!(unsigned(&text), text.parse::<u64>().ok());
+            proptest::prop_assert_eq!(signed(&text), text.parse::<i64>().ok());
+        }
     }
 }

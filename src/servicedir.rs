@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::status::Readiness;
-use crate::sys::{Errno, Path, fs, signal};
+use crate::sys::{Errno, Path, fs, parse_digits, signal};
 use alloc::format;
 use alloc::string::String;
 use core::time::Duration;
@@ -329,10 +329,7 @@ impl Default for Settings {
 
 /// Milliseconds as decimal digits.
 pub fn parse_ms(text: &str) -> Option<Duration> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<u64>().ok().map(Duration::from_millis)
+    parse_digits(text.as_bytes()).map(Duration::from_millis)
 }
 
 /// A file descriptor number for notification-fd: not 0, 1 or 2, which
@@ -344,10 +341,9 @@ pub fn parse_fd(text: &str) -> Option<i32> {
 
 /// A positive count, plain digits.
 pub fn parse_count(text: &str) -> Option<u32> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<u32>().ok().filter(|&n| n > 0)
+    u32::try_from(parse_digits(text.as_bytes())?)
+        .ok()
+        .filter(|&n| n > 0)
 }
 
 /// Bytes, with an optional k, M or G suffix (powers of 1024).
@@ -358,12 +354,7 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
         b'g' | b'G' => (&text[..text.len() - 1], 1 << 30),
         _ => (text, 1),
     };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits
-        .parse::<u64>()
-        .ok()?
+    parse_digits(digits.as_bytes())?
         .checked_mul(unit)
         .filter(|&n| n > 0)
 }

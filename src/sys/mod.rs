@@ -171,6 +171,23 @@ pub fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
     }
 }
 
+/// Plain decimal digits as a number; None when `text` is empty, holds
+/// anything but digits, or does not fit. One parser for the numbers in
+/// settings files and /proc, where each `str::parse` of each integer type
+/// inlines one of its own.
+pub fn parse_digits(text: &[u8]) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.iter().try_fold(0u64, |n, &b| {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
 /// What the program was started with, kept for `env` and `process`
 /// (the environment children inherit) and handed to rustix (the auxiliary
 /// vector after it). The `main!` macro calls this first thing, whichever
@@ -238,6 +255,24 @@ mod tests {
             (u32::MAX, "4294967295"),
         ] {
             assert_eq!(super::decimal(n, &mut b), text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn digits_only_and_in_range() {
+        use super::parse_digits;
+        assert_eq!(parse_digits(b"0"), Some(0));
+        assert_eq!(parse_digits(b"0042"), Some(42));
+        assert_eq!(parse_digits(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b""[..],
+            b"18446744073709551616",
+            b"+1",
+            b"-1",
+            b"1 ",
+            b"1a",
+        ] {
+            assert_eq!(parse_digits(bad), None);
         }
     }
 }
