@@ -103,7 +103,7 @@ pub fn scan(dir: Path) -> Result<(), Error> {
                 if action == Action::Exit {
                     return Ok(());
                 }
-                queue.extend(io.perform(action));
+                queue.extend(io.perform(&action));
             }
         }
         io.tell_shortage(&tree);
@@ -304,22 +304,35 @@ impl Io {
     }
 
     /// Carries out one action; returns the event it led to, if any.
-    fn perform(&mut self, action: Action) -> Option<Event> {
-        match action {
-            Action::Spawn { name, role, piped } => Some(self.spawn(name, role, piped)),
+    /// By reference: the caller drops each action in one place, where
+    /// taken by value every arm dropped the parts it did not use.
+    fn perform(&mut self, action: &Action) -> Option<Event> {
+        match *action {
+            Action::Spawn {
+                ref name,
+                role,
+                piped,
+            } => Some(self.spawn(name, role, piped)),
             Action::Signal { pid, signal } => {
                 kill(pid, signal);
                 None
             }
-            Action::Control { name, role, down } => {
-                let dir = Path::new(&dir_of(&name, role));
+            Action::Control {
+                ref name,
+                role,
+                down,
+            } => {
+                let dir = Path::new(&dir_of(name, role));
                 let bytes: &[u8] = if down { b"dx" } else { b"x" };
                 control::send(&dir, bytes)
                     .err()
-                    .map(|_| Event::ControlFailed { name, role })
+                    .map(|_| Event::ControlFailed {
+                        name: name.clone(),
+                        role,
+                    })
             }
-            Action::KillRun { name, role } => {
-                let dir = Path::new(&dir_of(&name, role));
+            Action::KillRun { ref name, role } => {
+                let dir = Path::new(&dir_of(name, role));
                 // The pid a dead supervise published may have been reused:
                 // only a process that is still that run (leading its own
                 // session, started when the status says) is killed.
@@ -333,18 +346,18 @@ impl Io {
                 }
                 None
             }
-            Action::CloseWrite { name } => {
-                if let Some(p) = self.pipes.get_mut(&name) {
+            Action::CloseWrite { ref name } => {
+                if let Some(p) = self.pipes.get_mut(name) {
                     p.write = None;
                 }
                 None
             }
-            Action::ClosePipe { name } => {
-                self.pipes.remove(&name);
+            Action::ClosePipe { ref name } => {
+                self.pipes.remove(name);
                 None
             }
-            Action::Warn(notice) => {
-                die::warn(prog(), &*notice);
+            Action::Warn(ref notice) => {
+                die::warn(prog(), &**notice);
                 None
             }
             Action::Rescan => self.rescan(),
@@ -354,7 +367,9 @@ impl Io {
 
     /// Starts `supervise S` or `supervise S/log`, unless a supervise runs
     /// there already.
-    fn spawn(&mut self, name: Name, role: Role, piped: bool) -> Event {
+    fn spawn(&mut self, name: &Name, role: Role, piped: bool) -> Event {
+        // The share every answer carries.
+        let name = name.clone();
         let dir = Path::new(&dir_of(&name, role));
         if control::is_supervised(&dir).unwrap_or(false) {
             return Event::Foreign { name, role };
