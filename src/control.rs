@@ -90,13 +90,29 @@ pub fn path(dir: &Path) -> Path {
 /// the file), and gets no way to keep supervise from starting: a
 /// world-readable lock would let them hold a shared lock on it.
 pub fn is_supervised(dir: &Path) -> Result<bool, Error> {
-    let ok = dir.join("supervise/ok");
-    match fs::open(&ok, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
+    let ok = ok_path(dir);
+    supervised_at(dir, &ok).doing(|| format!("open {ok}"))
+}
+
+/// `is_supervised` for a caller that only needs the answer (scan, which
+/// takes any failure for no): the errno, without the message.
+pub fn is_supervised_errno(dir: &Path) -> crate::sys::Result<bool> {
+    supervised_at(dir, &ok_path(dir))
+}
+
+/// The FIFO whose reader is the supervise of `dir`.
+fn ok_path(dir: &Path) -> Path {
+    dir.join("supervise/ok")
+}
+
+/// `is_supervised`'s answer, `ok` being `dir`'s `supervise/ok`.
+fn supervised_at(dir: &Path, ok: &Path) -> crate::sys::Result<bool> {
+    match fs::open(ok, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
         Ok(_) => Ok(true),
         Err(Errno::ENXIO) => Ok(false),
         Err(Errno::ENOENT) if fs::stat(dir).is_ok_and(|m| m.is_dir()) => Ok(false),
-        Err(e @ Errno(libc::EACCES)) => lock_is_held(dir).ok_or(e).doing(|| format!("open {ok}")),
-        Err(e) => Err(e).doing(|| format!("open {ok}")),
+        Err(e @ Errno(libc::EACCES)) => lock_is_held(dir).ok_or(e),
+        Err(e) => Err(e),
     }
 }
 
@@ -169,6 +185,14 @@ pub fn write(fd: &Fd, dir: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// Sends `bytes` to the supervise of `dir`.
 pub fn send(dir: &Path, bytes: &[u8]) -> Result<(), Error> {
     write(&open(dir)?, dir, bytes)
+}
+
+/// `send` for a caller that only needs to know whether the supervise got
+/// `bytes` (scan): no message is made for a failure.
+pub fn delivered(dir: &Path, bytes: &[u8]) -> bool {
+    fs::open(&path(dir), libc::O_WRONLY | libc::O_NONBLOCK, 0)
+        .and_then(|fd| fd.write_all(bytes))
+        .is_ok()
 }
 
 #[cfg(test)]

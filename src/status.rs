@@ -295,11 +295,21 @@ pub fn path(dir: &Path) -> Path {
 /// `unable to read S/supervise/status: bad format`.
 pub fn read(dir: &Path) -> Result<Status, Error> {
     let p = path(dir);
-    // Generously more than any version writes, so a longer future file is
-    // still read whole up to what this version understands.
-    let bytes = fs::read_prefix(&p, 1024).doing(|| alloc::format!("read {p}"))?;
+    let bytes = fs::read_prefix(&p, READ_MAX).doing(|| alloc::format!("read {p}"))?;
     Status::decode(&bytes).map_err(|_| Error::other(alloc::format!("read {p}"), "bad format"))
 }
+
+/// `read` for a caller that acts only on a status it could read (scan,
+/// after a supervise died): None, and no message made, for any failure.
+pub fn read_quietly(dir: &Path) -> Option<Status> {
+    let bytes = fs::read_prefix(&path(dir), READ_MAX).ok()?;
+    Status::decode(&bytes).ok()
+}
+
+/// How much of a status file is read: generously more than any version
+/// writes, so a longer future file is still read whole up to what this
+/// version understands.
+const READ_MAX: usize = 1024;
 
 #[cfg(test)]
 mod tests {

@@ -324,21 +324,19 @@ impl Io {
             } => {
                 let dir = Path::new(&dir_of(name, role));
                 let bytes: &[u8] = if down { b"dx" } else { b"x" };
-                control::send(&dir, bytes)
-                    .err()
-                    .map(|_| Event::ControlFailed {
-                        name: name.clone(),
-                        role,
-                    })
+                let failed = || Event::ControlFailed {
+                    name: name.clone(),
+                    role,
+                };
+                (!control::delivered(&dir, bytes)).then(failed)
             }
             Action::KillRun { ref name, role } => {
                 let dir = Path::new(&dir_of(name, role));
                 // The pid a dead supervise published may have been reused:
                 // only a process that is still that run (leading its own
                 // session, started when the status says) is killed.
-                let run = status::read(&dir)
-                    .ok()
-                    .and_then(|s| procfs::find_run(s.pid, s.changed));
+                let run =
+                    status::read_quietly(&dir).and_then(|s| procfs::find_run(s.pid, s.changed));
                 if let Some(pid) = run {
                     // Every run leads its own process group.
                     kill(-pid, libc::SIGKILL);
@@ -371,7 +369,7 @@ impl Io {
         // The share every answer carries.
         let name = name.clone();
         let dir = Path::new(&dir_of(&name, role));
-        if control::is_supervised(&dir).unwrap_or(false) {
+        if control::is_supervised_errno(&dir).unwrap_or(false) {
             return Event::Foreign { name, role };
         }
         let dup = if piped {
