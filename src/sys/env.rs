@@ -83,10 +83,20 @@ pub(crate) fn entries() -> Vec<CString> {
 
 /// The value of `name`, copied.
 pub(crate) fn get(name: &[u8]) -> Option<Vec<u8>> {
-    entries().into_iter().find_map(|entry| {
-        let value = entry.as_bytes().strip_prefix(name)?.strip_prefix(b"=")?;
-        Some(value.to_vec())
-    })
+    // Read in place: not every entry copied to keep one.
+    let mut p = environ();
+    // SAFETY: as in `entries`: a NULL-terminated array of C strings that
+    // nothing changes while this single-threaded process reads it.
+    unsafe {
+        while !(*p).is_null() {
+            let entry = CStr::from_ptr((*p).cast::<c_char>()).to_bytes();
+            if let Some(value) = entry.strip_prefix(name).and_then(|r| r.strip_prefix(b"=")) {
+                return Some(value.to_vec());
+            }
+            p = p.add(1);
+        }
+    }
+    None
 }
 
 /// Replaces the environment with `entries` less the ones named `name`,
