@@ -71,6 +71,9 @@ impl Errno {
 
     /// glibc's description, e.g. "No such file or directory": the same
     /// words whether or not the program links the C library.
+    // Not inlined: the table search would be copied into every message
+    // that names an errno (several in scan's notices alone).
+    #[inline(never)]
     pub fn desc(self) -> &'static str {
         match TEXTS.iter().find(|(n, _)| *n == self.0) {
             Some((_, text)) => text,
