@@ -129,26 +129,26 @@ impl fmt::Display for Notice {
                 "not a service tree: none of its {entries} entries is a directory \
                  with a run; waiting for one to appear"
             ),
-            Notice::SpawnFailed { name, role, why } => match why {
-                Failure::Pipe(e) => write!(
-                    f,
-                    "unable to create a pipe for {}: {}",
-                    show(name, Role::Service),
-                    e.desc()
-                ),
-                Failure::Fork(e) => write!(
+            Notice::SpawnFailed { name, role, why } => {
+                let e = match why {
+                    Failure::Pipe(e) => {
+                        return write!(
+                            f,
+                            "unable to create a pipe for {}: {}",
+                            show(name, Role::Service),
+                            e.desc()
+                        );
+                    }
+                    Failure::Fork(e) => *e,
+                    Failure::Fds | Failure::Procs => Errno(libc::EMFILE),
+                };
+                write!(
                     f,
                     "unable to spawn supervise {}: {}",
                     show(name, *role),
                     e.desc()
-                ),
-                Failure::Fds | Failure::Procs => write!(
-                    f,
-                    "unable to spawn supervise {}: {}",
-                    show(name, *role),
-                    Errno(libc::EMFILE).desc()
-                ),
-            },
+                )
+            }
             Notice::ShortOfFds { count, limit, fits } => write!(
                 f,
                 "unable to supervise {count} service{}: {} (the limit is {limit}; \
