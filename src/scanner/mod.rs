@@ -303,6 +303,13 @@ pub fn step(mut t: Tree, ev: Event, now: Duration) -> (Tree, Vec<Action>) {
     (t, out)
 }
 
+/// Whether two findings are the same: out of line, as `listed` compares
+/// them twice and each inlined comparison of the enum is sizeable.
+#[inline(never)]
+fn same(a: &Found, b: &Found) -> bool {
+    a == b
+}
+
 fn listed(t: &mut Tree, found: Vec<(Name, Found)>, now: At, out: &mut Vec<Action>) {
     // A first listing of files and directories without a run (scan started
     // in a source checkout) is told in one line, not one per file. A
@@ -375,7 +382,7 @@ fn listed(t: &mut Tree, found: Vec<(Name, Found)>, now: At, out: &mut Vec<Action
             // to report when it next starts it.
             Found::Waiting(..) if known => {}
             Found::Waiting(..) | Found::Ignored(_) => {
-                if t.warned.get(name) != Some(f) {
+                if !t.warned.get(name).is_some_and(|w| same(w, f)) {
                     t.warned.insert(name, *f);
                     if !not_a_tree {
                         out.push(Action::warn(Notice::Problem {
@@ -390,7 +397,7 @@ fn listed(t: &mut Tree, found: Vec<(Name, Found)>, now: At, out: &mut Vec<Action
     // A problem that went away is forgotten, so that it is told again
     // should it come back.
     t.warned
-        .retain(|n, w| found.iter().any(|(m, f)| m == n && f == w));
+        .retain(|n, w| found.iter().any(|(m, f)| m == n && same(f, w)));
     // The entries the listing still shows as services, or as ones that
     // wait for their run while supervised.
     let mut shown = vec![false; t.entries.len()];
