@@ -312,12 +312,18 @@ pub fn outcome(o: &Output) -> (i32, String, String) {
     )
 }
 
-/// The children of `pid`, from /proc (every thread's list).
+/// The children of `pid`, from /proc (every thread's list). `pid` must
+/// be running: "no children" of a process that is gone would let a test
+/// pass that checked nothing.
 pub fn children(pid: i32) -> Vec<i32> {
+    children_if_running(pid).unwrap_or_else(|| panic!("children of {pid}: not running"))
+}
+
+/// The children of `pid`, None when it is gone: for clean-up, which meets
+/// processes as they exit.
+fn children_if_running(pid: i32) -> Option<Vec<i32>> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
     let mut out = Vec::new();
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return out;
-    };
     for t in tasks.flatten() {
         let list = fs::read_to_string(t.path().join("children")).unwrap_or_default();
         out.extend(
@@ -325,7 +331,7 @@ pub fn children(pid: i32) -> Vec<i32> {
                 .filter_map(|p| p.parse::<i32>().ok()),
         );
     }
-    out
+    Some(out)
 }
 
 /// The command line of `pid`, one string per argument; empty once gone.
@@ -380,10 +386,11 @@ impl Tree {
 
     /// Every process below the root, found now.
     pub fn descendants(&self) -> Vec<i32> {
-        let mut all = Vec::new();
-        let mut next = vec![self.pid];
+        // The root must run; below it, a process may end while it is read.
+        let mut all = children(self.pid);
+        let mut next = all.clone();
         while let Some(p) = next.pop() {
-            for c in children(p) {
+            for c in children_if_running(p).unwrap_or_default() {
                 all.push(c);
                 next.push(c);
             }
@@ -405,7 +412,8 @@ impl Drop for Tree {
         while let Some(p) = next.pop() {
             kill(p, libc::SIGSTOP);
             seen.push(p);
-            next.extend(children(p).into_iter().filter(|c| !seen.contains(c)));
+            let kids = children_if_running(p).unwrap_or_default();
+            next.extend(kids.into_iter().filter(|c| !seen.contains(c)));
         }
         for p in seen {
             kill(p, libc::SIGKILL);
