@@ -7,24 +7,24 @@
 //! three quarters of the logger's instructions when every line was
 //! appended with them.
 
+use alloc::vec;
 use alloc::vec::Vec;
-
-/// Bytes initialised at a time as the batch grows: an idle logger touches
-/// only the pages its lines need.
-const STEP: usize = 4096;
 
 /// Output collected, not written yet.
 pub struct Batch {
-    /// Initialised bytes; `buf[..len]` is the output.
+    /// The room, zeroed; `buf[..len]` is the output.
     buf: Vec<u8>,
     len: usize,
 }
 
 impl Batch {
     /// An empty batch with room for `capacity` bytes before it reallocates.
+    /// The room is zeroed at once: a block of the size the loggers ask for
+    /// is a mapping of its own (sys::heap), whose pages cost nothing until
+    /// lines are written to them.
     pub fn with_capacity(capacity: usize) -> Batch {
         Batch {
-            buf: Vec::with_capacity(capacity),
+            buf: vec![0; capacity],
             len: 0,
         }
     }
@@ -83,12 +83,10 @@ impl Batch {
         self.len += 1;
     }
 
-    /// Initialises room up to at least `end`, a STEP at a time within the
-    /// capacity asked for.
+    /// Makes room up to at least `end`, at least doubling it.
     #[cold]
     fn grow(&mut self, end: usize) {
-        let want = (self.buf.len() + STEP).min(self.buf.capacity()).max(end);
-        self.buf.resize(want, 0);
+        self.buf.resize(end.max(2 * self.buf.len()), 0);
     }
 }
 
