@@ -28,9 +28,12 @@ fn parse(args: &Args) -> Result<(Path, Option<u32>), Error> {
         match arg {
             Arg::Value(v) if dir.is_none() => dir = Some(Path::from(v)),
             Arg::Value(v) if instance.is_none() => {
-                let k = v.to_str().ok().and_then(|t| t.parse::<u32>().ok());
+                let k = v
+                    .to_str()
+                    .ok()
+                    .and_then(|t| svkit::instances::parse(t).ok());
                 let bad = || Error::Usage("instance takes a number from 1 to 1000".into());
-                let k = k.filter(|k| (1..=svkit::instances::MAX).contains(k));
+                let k = k.filter(|&k| k > 0);
                 instance = Some(k.ok_or_else(bad)?);
             }
             _ => return Err(arg.unexpected()),

@@ -36,11 +36,8 @@ impl Refusal {
 
 /// A pid file's pid: decimal digits, white space around them, above 1.
 pub fn parse_pid(bytes: &[u8]) -> Option<i32> {
-    let text = core::str::from_utf8(bytes).ok()?.trim();
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<i32>().ok().filter(|&pid| pid > 1)
+    let n = crate::sys::parse_digits(bytes.trim_ascii())?;
+    i32::try_from(n).ok().filter(|&pid| pid > 1)
 }
 
 /// Reads pid file `name` and returns the process it names, with a pidfd

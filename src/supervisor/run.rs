@@ -68,14 +68,9 @@ struct Follow {
     subreaper: bool,
 }
 
-/// Supervises the service directory `shown` until told to exit. Returns
-/// only errors met before supervision starts.
-pub fn supervise(shown: Path) -> Result<(), Error> {
-    supervise_instance(shown, None)
-}
-
 /// Supervises instance `instance` of the pool in `shown` (or, with None,
-/// the plain service `shown`) until told to exit.
+/// the plain service `shown`) until told to exit. Returns only errors met
+/// before supervision starts.
 pub fn supervise_instance(shown: Path, instance: Option<u32>) -> Result<(), Error> {
     let now = clock();
     let mut io = Io::open(shown, instance)?;
