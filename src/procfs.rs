@@ -72,34 +72,44 @@ fn signed(text: &str) -> Option<i64> {
 
 /// The stat of process `pid`; None when it is gone (or unreadable).
 pub fn stat(pid: i32) -> Option<Stat> {
-    let text = fs::read_prefix(&Path::from(format!("/proc/{pid}/stat").as_str()), 1024).ok()?;
-    parse_stat(&text)
+    // One read: the kernel makes the whole line at once, and a few
+    // hundred bytes need no heap (the memory guard reads every process's
+    // once a second).
+    let fd = fs::open(
+        &Path::from(format!("/proc/{pid}/stat").as_str()),
+        libc::O_RDONLY,
+        0,
+    )
+    .ok()?;
+    let mut buf = [0u8; 1024];
+    let n = fd.read_full(&mut buf).ok()?;
+    parse_stat(&buf[..n])
 }
 
 /// Calls `each` with the pid and stat of every process; None when /proc
 /// cannot be listed at all.
 pub fn for_each(mut each: impl FnMut(i32, &Stat)) -> Option<()> {
-    for name in fs::list_dir(&Path::from("/proc")).ok()? {
-        let Some(pid) = core::str::from_utf8(&name)
-            .ok()
-            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|n| n.parse().ok())
-        else {
-            continue;
+    fs::each_name(&Path::from("/proc"), &mut |name| {
+        let Some(pid) = parse_digits(name).and_then(|n| i32::try_from(n).ok()) else {
+            return;
         };
         // A process that ended since the listing has nothing to tell.
         if let Some(stat) = self::stat(pid) {
             each(pid, &stat);
         }
-    }
-    Some(())
+    })
+    .ok()
 }
 
 /// How many file descriptors process `pid` has open; None when its
 /// /proc/PID/fd cannot be listed (another user's, without privileges).
 pub fn open_fds(pid: i32) -> Option<u64> {
-    let fds = fs::list_dir(&Path::from(format!("/proc/{pid}/fd").as_str())).ok()?;
-    Some(fds.len() as u64)
+    let mut n = 0;
+    fs::each_name(&Path::from(format!("/proc/{pid}/fd").as_str()), &mut |_| {
+        n += 1
+    })
+    .ok()?;
+    Some(n)
 }
 
 /// The number of processes (threads) on the machine, from /proc/loadavg:
