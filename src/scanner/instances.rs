@@ -148,7 +148,7 @@ impl Watcher {
     pub fn changed(&self) -> bool {
         let Some(i) = &self.inotify else { return false };
         let mut any = false;
-        i.drain_names(|name| any |= name == instances::FILE.as_bytes());
+        i.drain_names(&mut |name| any |= name == instances::FILE.as_bytes());
         any
     }
 }
@@ -199,7 +199,7 @@ pub fn unset_env() {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Action, Event, Tree, step};
+    use super::super::{Action, Event, Failure, Tree, step};
     use super::*;
     use alloc::vec;
     use core::time::Duration;
@@ -262,6 +262,21 @@ mod tests {
             T0,
         )
         .0
+    }
+
+    #[test]
+    fn instances_short_of_processes_are_counted_each() {
+        let (t, _) = step(Tree::new(), pool(3), T0);
+        let failed = |k| Event::SpawnFailed {
+            name: Name::from(&b"web"[..]),
+            role: Role::Instance(k),
+            why: Failure::Procs,
+        };
+        let (t, a) = step(t, failed(1), T0);
+        let (t, b) = step(t, failed(3), T0);
+        assert_eq!((a, b), (vec![], vec![]), "counted, not told one by one");
+        assert_eq!(t.short_of(Failure::Procs), 2);
+        assert_eq!(t.short_of(Failure::Fds), 0);
     }
 
     #[test]

@@ -187,13 +187,16 @@ impl Tree {
     }
 
     /// How many services wait for a resource: `Failure::Fds` or
-    /// `Failure::Procs`.
+    /// `Failure::Procs`. A service and its logger count once, each
+    /// instance of a pool as one.
     pub fn short_of(&self, why: Failure) -> usize {
         let short = |s: &Slot| s.short_of(why) && matches!(s.sup, Sup::Idle { .. });
-        self.entries
-            .values()
-            .filter(|e| short(&e.service) || short(&e.logger))
-            .count()
+        let mut count = 0;
+        for e in self.entries.values() {
+            count += usize::from(short(&e.service) || short(&e.logger));
+            count += e.instances.iter().filter(|s| short(s)).count();
+        }
+        count
     }
 
     /// The slot of `name`'s `role`, if a spawn is out for it.
