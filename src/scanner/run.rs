@@ -252,9 +252,9 @@ impl Io {
     /// Blocks until something happens or a deadline passes, and queues
     /// what happened.
     fn wait(&mut self, tree: &Tree, queue: &mut VecDeque<Event>) {
-        let deadline = tree
-            .deadline()
-            .map_or(self.next_rescan, |d| d.min(self.next_rescan));
+        // The tree cannot change while this runs: one walk for both uses.
+        let due = tree.deadline();
+        let deadline = due.map_or(self.next_rescan, |d| d.min(self.next_rescan));
         let timeout = deadline.saturating_sub(time::monotonic());
         let mut watches = Vec::with_capacity(3);
         watches.push(Watch::input(self.signals.fd()));
@@ -298,7 +298,7 @@ impl Io {
         if rescan || self.next_rescan <= now {
             queue.extend(self.rescan());
         }
-        if tree.deadline().is_some_and(|d| d <= now) {
+        if due.is_some_and(|d| d <= now) {
             queue.push_back(Event::Tick);
         }
     }

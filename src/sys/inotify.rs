@@ -44,17 +44,12 @@ impl Inotify {
     /// Discards every queued event: callers re-read the state they watch,
     /// which is simpler and safer than interpreting each event.
     pub fn drain(&self) {
-        let mut buf = [0u8; BUF];
-        while let Ok(n) = self.fd.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-        }
+        self.drain_names(&mut |_| {});
     }
 
     /// Reads every queued event, handing `f` the name each carries (empty
     /// for an event on the watched directory itself).
-    pub fn drain_names(&self, mut f: impl FnMut(&[u8])) {
+    pub fn drain_names(&self, f: &mut dyn FnMut(&[u8])) {
         let mut buf = [0u8; BUF];
         while let Ok(n) = self.fd.read(&mut buf) {
             if n == 0 {
