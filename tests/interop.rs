@@ -162,7 +162,7 @@ fn svkit_tools_read_and_control_a_runit_service() {
     let web = s.join("web");
     sleeper(&web);
     let mut r = Reaper::new();
-    r.spawn(Command::new("runsv").arg(&web));
+    r.spawn(Command::new("/usr/bin/runsv").arg(&web));
     r.watch_dir(&web);
     let pid = wait_up(&mut r, &web, 0);
     assert_eq!(status_bytes(&web).unwrap().len(), 20, "runit's own format");

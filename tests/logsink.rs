@@ -280,7 +280,7 @@ fn multilog(cwd: &Path, script: &[&str], input: &[u8]) -> (i32, String) {
     // stderr to a file: multilog blocks on a full stderr pipe, with its
     // signals blocked, while the test is still writing its input.
     let err = cwd.join("multilog.err");
-    let mut c = Command::new("multilog")
+    let mut c = Command::new("/usr/bin/multilog")
         .args(script)
         .current_dir(cwd)
         .stdin(Stdio::piped())
@@ -1014,7 +1014,7 @@ fn z_finishes_what_an_interrupted_run_left() {
 #[test]
 fn logsink_and_multilog_lock_each_other_out() {
     let s = Scratch::new("ls-lock-peer");
-    let mut peer = Logger::start_with(Command::new("multilog").arg("./main"), &s.path);
+    let mut peer = Logger::start_with(Command::new("/usr/bin/multilog").arg("./main"), &s.path);
     wait_for("multilog to hold ./main", || {
         s.join("main/current").exists().then_some(())
     });
