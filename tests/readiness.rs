@@ -109,7 +109,11 @@ fn ready_1_on_the_notify_socket_makes_it_ready_and_status_is_shown() {
     // No STATUS= yet, and the status file says so: svstat reads it alone,
     // not supervise/message, whatever lies there.
     write(web.join("supervise/message"), "stale\n");
-    assert!(!svstat(&web).contains("stale"), "{}", svstat(&web));
+    let line = svstat(&web);
+    assert!(
+        line.starts_with(&format!("{w}: up (pid ")) && !line.contains("stale"),
+        "{line}"
+    );
     write(web.join("go"), "");
     let (code, _, err) = call("svc", &["-wU", "-T", "20000", w], &s.path);
     assert_eq!(code, 0, "{err} {}", supervise_stderr(&web));

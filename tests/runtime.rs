@@ -46,6 +46,8 @@ fn the_programs_without_the_c_library_link_none_of_it() {
         let program = tool("readelf", &["--program-headers", "--wide", path]);
         assert!(!program.contains("INTERP"), "{name} asks for a loader");
         assert!(!program.contains("DYNAMIC"), "{name} is linked dynamically");
+        // build.rs: -z norelro, whose page the kernel would dirty.
+        assert!(!program.contains("GNU_RELRO"), "{name} has a RELRO segment");
         assert_eq!(tool("nm", &["--undefined-only", path]), "", "{name}");
         // The test build keeps its symbols: the C library's start-up and
         // its errno, or a malloc, would show up here had libc.a been linked.

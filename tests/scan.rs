@@ -600,8 +600,10 @@ fn two_hundred_services_come_up_one_removed_stops_and_sigterm_stores_every_last_
     for (i, name) in names.iter().enumerate() {
         service(
             &dir.join(name),
-            "trap 'kill $!; echo last words; exit 0' TERM; echo first words
-             sleep 1000 & wait",
+            // Each says its own name: a line in another's log would be
+            // a crossed pipe.
+            "n=$(pwd -P); n=${n##*/}; trap 'kill $!; echo $n last words; exit 0' TERM
+             echo $n first words; sleep 1000 & wait",
             (i % 2 == 0).then_some(CAT_LOGGER),
         );
     }
@@ -629,7 +631,11 @@ fn two_hundred_services_come_up_one_removed_stops_and_sigterm_stores_every_last_
     assert_eq!(left, Vec::<i32>::new(), "nothing outlives scan");
     for name in names.iter().step_by(2).filter(|n| *n != removed) {
         let log = dir.join(name).join("log/main.log");
-        assert_eq!(lines(&log), ["first words", "last words"], "{name}");
+        assert_eq!(
+            lines(&log),
+            [format!("{name} first words"), format!("{name} last words")],
+            "{name}"
+        );
     }
     assert_eq!(tree.stderr(), "");
 }
