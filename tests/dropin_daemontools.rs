@@ -326,3 +326,55 @@ fn svscanboot_runs_svscan_with_its_errors_in_readproctitle() {
         cmdline(kids[0])
     );
 }
+
+/// stdout of `prog` fed `input` from another thread (the output is larger
+/// than a pipe holds).
+fn filtered(prog: &Path, input: Vec<u8>) -> Vec<u8> {
+    let mut child = Command::new(prog)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || stdin.write_all(&input).unwrap());
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert!(out.status.success(), "{prog:?}: {out:?}");
+    out.stdout
+}
+
+#[test]
+fn tai64n_labels_lines_of_every_length_as_daemontools_does() {
+    // Lengths around each of the moves tai64n copies with (src/batch.rs),
+    // lines longer than its buffer, runs of empty lines, a partial end.
+    let mut input = Vec::new();
+    for round in 0..50u8 {
+        for len in [
+            0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 33, 63, 64, 65, 1000, 70000,
+        ] {
+            input.extend((0..len).map(|i| b'a' + ((i + round as usize) % 26) as u8));
+            input.push(b'\n');
+        }
+    }
+    input.extend(std::iter::repeat_n(b'\n', 70000));
+    input.extend(b"partial");
+    let ours = filtered(&bin("tai64n"), input.clone());
+    let theirs = filtered(&peer("tai64n"), input);
+    // Each line "@" + 24 hex digits + " " + the line: the stamps differ.
+    let strip = |out: &[u8]| -> Vec<Vec<u8>> {
+        out.split_inclusive(|&b| b == b'\n')
+            .map(|l| {
+                assert!(
+                    l.len() > 25 && l[0] == b'@' && l[25] == b' ',
+                    "{:?}",
+                    String::from_utf8_lossy(&l[..l.len().min(40)])
+                );
+                assert!(l[1..25].iter().all(u8::is_ascii_hexdigit));
+                l[26..].to_vec()
+            })
+            .collect()
+    };
+    let (ours, theirs) = (strip(&ours), strip(&theirs));
+    assert_eq!(ours.len(), 50 * 17 + 70000 + 1);
+    assert!(ours == theirs, "tai64n's lines differ from daemontools'");
+}
