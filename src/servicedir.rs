@@ -37,11 +37,7 @@ impl ServiceDir {
 
     /// `name` inside the directory, for I/O.
     pub fn file(&self, name: &str) -> Path {
-        if self.path.as_bytes() == b"." {
-            Path::from(name)
-        } else {
-            self.path.join(name)
-        }
+        inside(&self.path, name)
     }
 
     /// `name` inside the directory, for messages.
@@ -364,6 +360,16 @@ pub fn parse_backoff(text: &str) -> Option<(Duration, Duration)> {
     let mut words = text.split_ascii_whitespace();
     let (min, max) = (parse_ms(words.next()?)?, parse_ms(words.next()?)?);
     (words.next().is_none() && min <= max).then_some((min, max))
+}
+
+/// `name` inside directory `dir`: `name` itself when `dir` is ".", so that
+/// paths and messages of the current directory stay as short as given.
+pub fn inside(dir: &Path, name: &str) -> Path {
+    if dir.as_bytes() == b"." {
+        Path::from(name)
+    } else {
+        dir.join(name)
+    }
 }
 
 #[cfg(test)]

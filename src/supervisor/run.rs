@@ -7,7 +7,7 @@ use super::pidfile::{self, Refusal};
 use super::{Action, Adopted, Event, Helper, Machine, Notice, Now, Why, step};
 use crate::control::Command;
 use crate::error::{Doing, Error};
-use crate::servicedir::{ServiceDir, Settings};
+use crate::servicedir::{ServiceDir, Settings, inside};
 use crate::status::{self, RunState, Status};
 use crate::sys::poll::{self, Watch};
 use crate::sys::process::{self, Spawn};
@@ -128,7 +128,7 @@ impl Io {
             Some(k) => crate::instances::make_home(&dir, k)?,
             None => Path::from("."),
         };
-        let at = |name: &str| within(&home, name);
+        let at = |name: &str| inside(&home, name);
         let show = |name: &str| dir.show(&at(name).lossy());
         let sup = at("supervise");
         fs::mkdir(&sup, 0o755).doing(|| format!("create {}", show("supervise")))?;
@@ -451,7 +451,7 @@ impl Io {
         drop(ready_w);
         // A STATUS= text of the previous run says nothing about this one.
         // (After the spawn: the new run's datagrams are read later.)
-        let _ = fs::unlink(&within(&self.home, "supervise/message"));
+        let _ = fs::unlink(&inside(&self.home, "supervise/message"));
         if pid.is_err() {
             self.ready_pipe = None;
         }
@@ -466,7 +466,7 @@ impl Io {
         if self.notify.is_some() {
             return true;
         }
-        let path = within(&self.home, "supervise/notify");
+        let path = inside(&self.home, "supervise/notify");
         let show = self.dir.show(&path.lossy());
         // The mode comes from the umask at bind: a chmod by name after it
         // would follow a symlink put in the socket's place meanwhile.
@@ -616,7 +616,7 @@ impl Io {
     }
 
     fn write(&self, name: &str, bytes: &[u8]) {
-        let path = within(&self.home, name);
+        let path = inside(&self.home, name);
         let Err(e) = fs::write_atomic(&path, bytes, 0o644) else {
             return;
         };
@@ -657,16 +657,6 @@ impl Io {
     }
 }
 
-/// `name` in the directory holding `supervise/`: as before for a plain
-/// service (home "."), so that its paths and messages are unchanged.
-fn within(home: &Path, name: &str) -> Path {
-    if home.as_bytes() == b"." {
-        Path::from(name)
-    } else {
-        home.join(name)
-    }
-}
-
 /// Makes (if needed) and opens a FIFO of `supervise/`, non-blocking,
 /// never through a symlink; its mode is set on what was opened.
 fn open_fifo(path: &Path, mode: i32, dir: &ServiceDir) -> Result<Fd, Error> {
@@ -678,7 +668,7 @@ fn open_fifo(path: &Path, mode: i32, dir: &ServiceDir) -> Result<Fd, Error> {
     if !meta.is_fifo() {
         return Err(not_what_supervise_makes(dir, name, &meta, Kind::Fifo));
     }
-    fs::fchmod(&fd, 0o600).doing(|| format!("chmod {}", dir.show(name)))?;
+    crate::sys::dir::fchmod(&fd, 0o600).doing(|| format!("chmod {}", dir.show(name)))?;
     Ok(fd)
 }
 
@@ -712,7 +702,7 @@ const ENTRIES: &[(&str, Kind)] = &[
 /// someone else's file) put there would hand them root's files.
 fn check_entries(dir: &ServiceDir, home: &Path) -> Result<(), Error> {
     for &(name, want) in ENTRIES {
-        let name = &within(home, name).lossy();
+        let name = &inside(home, name).lossy();
         let meta = match fs::lstat(&Path::from(name.as_str())) {
             Ok(meta) => meta,
             Err(Errno::ENOENT) => continue,

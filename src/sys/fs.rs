@@ -83,7 +83,7 @@ pub fn open_regular(path: &Path, flags: c_int, mode: u32) -> Result<Fd> {
     }
     // Mostly right already: publishing rewrites the same two inodes.
     if meta.mode & 0o7777 != mode {
-        fchmod(&fd, mode)?;
+        super::dir::fchmod(&fd, mode)?;
     }
     Ok(fd)
 }
@@ -128,11 +128,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     }
 }
 
-/// fchmod(2).
-pub fn fchmod(fd: &Fd, mode: u32) -> Result<()> {
-    Ok(fs::fchmod(fd, Mode::from_raw_mode(mode))?)
-}
-
 /// rename(2).
 pub fn rename(from: &Path, to: &Path) -> Result<()> {
     Ok(fs::rename(from.as_cstr(), to.as_cstr())?)
@@ -150,7 +145,7 @@ pub fn mkdir(path: &Path, mode: u32) -> Result<bool> {
     match fs::mkdir(path.as_cstr(), Mode::from_raw_mode(mode)).map_err(Errno::from) {
         Ok(_) => {
             let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
-            fchmod(&open(path, flags, 0)?, mode).map(|_| true)
+            super::dir::fchmod(&open(path, flags, 0)?, mode).map(|_| true)
         }
         Err(Errno::EEXIST) => Ok(false),
         Err(e) => Err(e),

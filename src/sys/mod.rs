@@ -223,11 +223,6 @@ pub fn getuid() -> u32 {
     rustix::process::getuid().as_raw()
 }
 
-/// The session id of this process.
-pub fn getsid() -> i32 {
-    rustix::process::getsid(None).map_or(0, |p| p.as_raw_nonzero().get())
-}
-
 /// The size of a memory page, for reading /proc's page counts.
 pub fn page_size() -> u64 {
     // Known from the auxiliary vector once `init` ran; a unit test's
