@@ -233,7 +233,16 @@ fn bad_counts_are_told_and_never_stop_scan() {
             "scan: warning: unable to use negative/instances: a number of instances expected, not \"-2\": running one instance",
         ]
     );
-    // 0: nothing runs, and nothing is said.
+    // 0: nothing runs, and nothing is said. A supervise started for it
+    // would be scan's child as soon as forked, before it made any file.
+    let for_dir = |name: &str| {
+        children(tree.pid)
+            .into_iter()
+            .filter(|&p| cmdline(p).get(1).is_some_and(|d| d == name))
+            .count()
+    };
+    assert_eq!(for_dir("garbage"), 1, "one instance of garbage runs");
+    assert_eq!(for_dir("none"), 0, "a supervise for none");
     assert!(!none.join("supervise").exists());
     assert!(!none.join("instance").exists());
     // Told once: a rescan says nothing more.
@@ -532,7 +541,13 @@ fn an_instances_file_caught_empty_keeps_the_pool() {
     wait_for("the probe up", || {
         (status_pid(&dir.join("probe")) != 0).then_some(())
     });
-    assert!(!s.join("supervise").exists(), "no plain service started");
+    let plain = children(tree.pid)
+        .into_iter()
+        .any(|p| cmdline(p) == ["supervise", "pool"]);
+    assert!(
+        !plain && !s.join("supervise").exists(),
+        "no plain service started"
+    );
     assert_eq!(wait_pool(&s, 2), before);
     fs::write(s.join("instances"), "3").unwrap();
     assert_eq!(wait_pool(&s, 3)[..2], before[..]);
