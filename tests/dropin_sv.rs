@@ -101,14 +101,19 @@ fn same_as_runit(how: Supervisor) {
         (&["term"], "run: NAME: (pid N) Ns\n"),
         (&["-w", "5", "check"], "run: NAME: (pid N) Ns\n"),
     ];
+    // The status masks the pid: these must also give each a new run.
+    let restarts = ["restart", "try-restart", "force-restart", "term"];
     for (step, settled) in steps {
+        let pids = ["qq", "zz"].map(|name| status_pid(&svdir.join(name)));
         let a = sv(&ours, &svdir, step, "qq");
         let b = sv(theirs, &svdir, step, "zz");
         assert_eq!(a, b, "{how:?}: sv {step:?}");
-        for name in ["qq", "zz"] {
+        let restarted = restarts.contains(step.last().unwrap());
+        for (name, before) in ["qq", "zz"].into_iter().zip(pids) {
             wait_for(&format!("{how:?}: {name} after {step:?}"), || {
                 let (_, out, _) = sv(theirs, &svdir, &["status"], name);
-                (out == *settled).then_some(())
+                let pid = status_pid(&svdir.join(name));
+                (out == *settled && (!restarted || pid != before)).then_some(())
             });
         }
     }
