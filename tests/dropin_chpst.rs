@@ -122,11 +122,23 @@ fn chpst_does_what_runit_s_does() {
         vec!["-n", "x", "true"],
         vec!["-l", "a", "-L", "b", "true"],
     ];
+    let mut outcomes = Vec::new();
     for args in &cases {
         let ours = outcome_of(&bin("chpst"), args, &s.path);
         let theirs = outcome_of(Path::new("/usr/bin/chpst"), args, &s.path);
         assert_eq!(ours, theirs, "chpst {args:?}");
+        outcomes.push((args.clone(), ours));
     }
+    // Both could fail alike (not root, say): a few whose effect is known.
+    let out = |args: &[&str]| {
+        let (_, (code, out, _)) = outcomes.iter().find(|(a, _)| a == args).unwrap();
+        (*code, out.clone())
+    };
+    let ids = ["-u", "nobody", "sh", "-c", show_ids];
+    assert_eq!(out(&ids), (0, "65534\n65534\n65534\n".into()));
+    let env = ["-e", "./env", "sh", "-c", "echo \"[$FOO]\" ${GONE-unset}"];
+    assert_eq!(out(&env), (0, "[from envdir] unset\n".into()));
+    assert_eq!(out(&["-/", "/", "sh", "-c", "pwd"]), (0, "/\n".into()));
     kill(holder, libc::SIGKILL);
 }
 
